@@ -1,0 +1,97 @@
+//! argon2id password hashing. Hashing costs tens of milliseconds of CPU by design, so the async
+//! helpers run it on a blocking thread, never on the request executor.
+
+use argon2::password_hash::PasswordVerifier;
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
+
+/// Longest password accepted anywhere: bounds the work one request can cause.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Shortest password accepted when one is set.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("the password must be at least {MIN_PASSWORD_CHARS} characters long")]
+    TooShort,
+    #[error("the password must be at most {MAX_PASSWORD_BYTES} bytes long")]
+    TooLong,
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+/// Hashes and verifies with the configured argon2id parameters.
+#[derive(Clone)]
+pub struct Passwords {
+    params: Params,
+    /// A real hash of a random password, verified when the user does not exist so that an
+    /// unknown username costs the same time as a wrong password.
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for Passwords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passwords")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Passwords {
+    pub fn new(params: Params) -> Result<Passwords, PasswordError> {
+        let hasher = argon2(&params);
+        let dummy_hash = hash_with(&hasher, &crate::auth::tokens::random_id(24))?;
+        Ok(Passwords { params, dummy_hash })
+    }
+
+    /// Checks a new password against the length rules.
+    pub fn check_policy(password: &str) -> Result<(), PasswordError> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(PasswordError::TooLong);
+        }
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(PasswordError::TooShort);
+        }
+        Ok(())
+    }
+
+    /// A PHC string (`$argon2id$v=19$m=...`) with a fresh random salt. Blocking.
+    pub fn hash(&self, password: &str) -> Result<String, PasswordError> {
+        hash_with(&argon2(&self.params), password)
+    }
+
+    /// True when `password` matches `stored`. With no stored hash (unknown user) it still spends
+    /// the time of a real verification and answers false. Blocking.
+    pub fn verify(&self, password: &str, stored: Option<&str>) -> bool {
+        // Over-long input cannot match anything we stored; still spend the usual time.
+        let too_long = password.len() > MAX_PASSWORD_BYTES;
+        let candidate = if too_long { "" } else { password };
+        let hash = match stored {
+            Some(hash) if !too_long => hash,
+            _ => &self.dummy_hash,
+        };
+        // The parameters come from the stored hash itself, so older hashes keep verifying.
+        let matched = argon2(&self.params)
+            .verify_password(candidate.as_bytes(), hash)
+            .is_ok();
+        matched && stored.is_some() && !too_long
+    }
+
+    /// [`Passwords::hash`] on a blocking thread.
+    pub async fn hash_async(&self, password: String) -> Result<String, PasswordError> {
+        let this = self.clone();
+        rocket::tokio::task::spawn_blocking(move || this.hash(&password))
+            .await
+            .map_err(|e| PasswordError::Hashing(e.to_string()))?
+    }
+}
+
+fn argon2(params: &Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+}
+
+fn hash_with(hasher: &Argon2<'_>, password: &str) -> Result<String, PasswordError> {
+    hasher
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| PasswordError::Hashing(e.to_string()))
+}

@@ -1,0 +1,178 @@
+//! User management from the command line, on the same database and settings as the server.
+//!
+//! Changes take effect on the running server at the next request: it notices every commit to
+//! the database, whichever process made it.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::{Parser, Subcommand};
+use rocket::figment::Figment;
+
+use crate::auth::now;
+use crate::auth::passwords::Passwords;
+use crate::config::AuthConfig;
+use crate::store::{SqliteStore, Store, User};
+
+/// jwtapp: JSON Web Token authentication for Rocket.
+#[derive(Debug, Parser)]
+#[command(name = "jwtapp", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the application (the default). Settings come from Rocket.toml and ROCKET_* variables.
+    Serve,
+    /// Manage users in the configured database.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is prompted for (or read from standard input when piped).
+    Add {
+        name: String,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set a new password (prompted, or read from standard input when piped).
+    Passwd { name: String },
+    /// Stop a user from logging in; their live tokens are refused from the next request on.
+    Disable { name: String },
+    /// Allow a disabled user to log in again.
+    Enable { name: String },
+    /// Delete a user and all of their sessions.
+    Delete { name: String },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CliError(String);
+
+fn fail(e: impl std::fmt::Display) -> CliError {
+    CliError(e.to_string())
+}
+
+/// Longest username accepted.
+pub const MAX_USERNAME_CHARS: usize = 64;
+
+/// Usernames are 1–64 characters without spaces or control characters.
+pub fn validate_username(name: &str) -> Result<(), CliError> {
+    let length = name.chars().count();
+    if length == 0 || length > MAX_USERNAME_CHARS {
+        return Err(CliError(format!(
+            "a username must be 1 to {MAX_USERNAME_CHARS} characters long"
+        )));
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(CliError(
+            "a username may not contain spaces or control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs one user command against the database named in `figment`; returns what to print.
+pub fn run_user_command(command: UserCommand, figment: &Figment) -> Result<String, CliError> {
+    let config = AuthConfig::from_figment(figment).map_err(fail)?;
+    let store = SqliteStore::open(&config.database).map_err(fail)?;
+    let now = now() as i64;
+    match command {
+        UserCommand::Add { name, admin } => {
+            validate_username(&name)?;
+            if store.find_user(&name).map_err(fail)?.is_some() {
+                return Err(CliError(format!("a user named {name:?} already exists")));
+            }
+            let hash = new_password_hash(&config)?;
+            store.create_user(&name, &hash, admin, now).map_err(fail)?;
+            Ok(format!(
+                "created {}{name}",
+                if admin { "administrator " } else { "user " }
+            ))
+        }
+        UserCommand::Passwd { name } => {
+            if store.find_user(&name).map_err(fail)?.is_none() {
+                return Err(CliError(format!("no user named {name:?}")));
+            }
+            let hash = new_password_hash(&config)?;
+            store.set_password_hash(&name, &hash, now).map_err(fail)?;
+            Ok(format!("password of {name} changed"))
+        }
+        UserCommand::Disable { name } => {
+            store.set_enabled(&name, false, now).map_err(fail)?;
+            Ok(format!("disabled {name}"))
+        }
+        UserCommand::Enable { name } => {
+            store.set_enabled(&name, true, now).map_err(fail)?;
+            Ok(format!("enabled {name}"))
+        }
+        UserCommand::Delete { name } => {
+            store.delete_user(&name).map_err(fail)?;
+            Ok(format!("deleted {name} and their sessions"))
+        }
+        UserCommand::List => Ok(format_users(&store.list_users().map_err(fail)?)),
+    }
+}
+
+fn format_users(users: &[User]) -> String {
+    if users.is_empty() {
+        return "no users".into();
+    }
+    let width = users
+        .iter()
+        .map(|u| u.username.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("USERNAME".len());
+    let mut out = format!(
+        "{:<width$}  {:<5}  {:<8}  CREATED (UTC)",
+        "USERNAME", "ADMIN", "ENABLED"
+    );
+    for user in users {
+        let created = rocket::time::OffsetDateTime::from_unix_timestamp(user.created_at)
+            .map(|t| {
+                format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02}",
+                    t.year(),
+                    t.month() as u8,
+                    t.day(),
+                    t.hour(),
+                    t.minute()
+                )
+            })
+            .unwrap_or_else(|_| user.created_at.to_string());
+        out.push_str(&format!(
+            "\n{:<width$}  {:<5}  {:<8}  {created}",
+            user.username,
+            if user.is_admin { "yes" } else { "no" },
+            if user.enabled { "yes" } else { "no" },
+        ));
+    }
+    out
+}
+
+/// Reads a new password (twice at a terminal, without echo; one line from a pipe), checks the
+/// policy and hashes it.
+fn new_password_hash(config: &AuthConfig) -> Result<String, CliError> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New password: ").map_err(fail)?;
+        let second = rpassword::prompt_password("Repeat password: ").map_err(fail)?;
+        if first != second {
+            return Err(CliError("the passwords do not match".into()));
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(fail)?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    Passwords::check_policy(&password).map_err(fail)?;
+    let passwords = Passwords::new(config.argon2_params()).map_err(fail)?;
+    passwords.hash(&password).map_err(fail)
+}

@@ -1,0 +1,223 @@
+//! Typed settings read from the `[*.auth]` table of `Rocket.toml` (and `ROCKET_AUTH`), validated once at start.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+
+use rocket::figment::{Figment, value::Value};
+use serde::Deserialize;
+
+/// Every key the `auth` table understands. Anything else is logged as a warning, so that a typo
+/// never passes silently while a file written for a newer version still starts.
+pub const KNOWN_KEYS: &[&str] = &[
+    "secret",
+    "access_ttl_secs",
+    "refresh_ttl_secs",
+    "leeway_secs",
+    "issuer",
+    "audience",
+    "cors_origins",
+    "database",
+    "demo_users",
+    "argon2_memory_kib",
+    "argon2_iterations",
+    "argon2_parallelism",
+];
+
+/// The `auth` settings as written, with the documented defaults filled in.
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// HS256 signing secret. Required outside the debug profile.
+    pub secret: Option<String>,
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    pub leeway_secs: u64,
+    pub issuer: String,
+    pub audience: String,
+    pub cors_origins: Vec<String>,
+    pub database: PathBuf,
+    pub demo_users: bool,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            secret: None,
+            access_ttl_secs: 900,
+            refresh_ttl_secs: 2_592_000,
+            leeway_secs: 5,
+            issuer: "jwtapp".into(),
+            audience: "jwtapp".into(),
+            cors_origins: vec!["http://localhost:4200".into()],
+            database: PathBuf::from("jwtapp.sqlite3"),
+            demo_users: false,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+        }
+    }
+}
+
+// The secret must never reach a log line, even through `{:?}`.
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("access_ttl_secs", &self.access_ttl_secs)
+            .field("refresh_ttl_secs", &self.refresh_ttl_secs)
+            .field("leeway_secs", &self.leeway_secs)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("cors_origins", &self.cors_origins)
+            .field("database", &self.database)
+            .field("demo_users", &self.demo_users)
+            .field("argon2_memory_kib", &self.argon2_memory_kib)
+            .field("argon2_iterations", &self.argon2_iterations)
+            .field("argon2_parallelism", &self.argon2_parallelism)
+            .finish()
+    }
+}
+
+/// A configuration problem that stops the start. The message names the offending key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn invalid(key: &str, why: impl fmt::Display) -> ConfigError {
+    ConfigError(format!("auth.{key}: {why}"))
+}
+
+/// Longest lifetime accepted for any token: ten years, far below where `i64`/`u64` arithmetic could overflow.
+const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
+impl AuthConfig {
+    /// Reads and validates the `auth` table of the selected profile.
+    pub fn from_figment(figment: &Figment) -> Result<AuthConfig, ConfigError> {
+        let config: AuthConfig = match figment.find_value("auth") {
+            Ok(_) => figment
+                .extract_inner("auth")
+                .map_err(|e| ConfigError(e.to_string()))?,
+            Err(_) => AuthConfig::default(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Keys in the `auth` table that this version does not know.
+    pub fn unknown_keys(figment: &Figment) -> Vec<String> {
+        match figment.find_value("auth") {
+            Ok(Value::Dict(_, dict)) => dict
+                .keys()
+                .filter(|key| !KNOWN_KEYS.contains(&key.as_str()))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.access_ttl_secs == 0 || self.access_ttl_secs > MAX_TTL_SECS {
+            return Err(invalid(
+                "access_ttl_secs",
+                format!("must be between 1 and {MAX_TTL_SECS}"),
+            ));
+        }
+        if self.refresh_ttl_secs == 0 || self.refresh_ttl_secs > MAX_TTL_SECS {
+            return Err(invalid(
+                "refresh_ttl_secs",
+                format!("must be between 1 and {MAX_TTL_SECS}"),
+            ));
+        }
+        if self.refresh_ttl_secs < self.access_ttl_secs {
+            return Err(invalid(
+                "refresh_ttl_secs",
+                "must not be shorter than access_ttl_secs",
+            ));
+        }
+        if self.leeway_secs > 300 {
+            return Err(invalid(
+                "leeway_secs",
+                "must be at most 300 (a few seconds is plenty for clock skew)",
+            ));
+        }
+        if self.issuer.trim().is_empty() {
+            return Err(invalid("issuer", "must not be empty"));
+        }
+        if self.audience.trim().is_empty() {
+            return Err(invalid("audience", "must not be empty"));
+        }
+        for origin in &self.cors_origins {
+            validate_origin(origin)
+                .map_err(|why| invalid("cors_origins", format!("{origin:?}: {why}")))?;
+        }
+        if self.database.as_os_str().is_empty() {
+            return Err(invalid("database", "must name a file"));
+        }
+        if let Some(secret) = &self.secret
+            && secret.len() < MIN_SECRET_BYTES
+        {
+            return Err(invalid("secret", secret_advice()));
+        }
+        argon2::Params::new(
+            self.argon2_memory_kib,
+            self.argon2_iterations,
+            self.argon2_parallelism,
+            None,
+        )
+        .map_err(|e| invalid("argon2_memory_kib/argon2_iterations/argon2_parallelism", e))?;
+        if self.argon2_memory_kib < 8 * self.argon2_parallelism {
+            return Err(invalid(
+                "argon2_memory_kib",
+                "must be at least 8 × argon2_parallelism",
+            ));
+        }
+        Ok(())
+    }
+
+    /// argon2id cost parameters, already validated.
+    pub fn argon2_params(&self) -> argon2::Params {
+        argon2::Params::new(
+            self.argon2_memory_kib,
+            self.argon2_iterations,
+            self.argon2_parallelism,
+            None,
+        )
+        .unwrap_or_default()
+    }
+}
+
+/// Shortest HS256 secret accepted: the key should carry as many bits as the hash output.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// How to make a good secret, for error messages.
+pub fn secret_advice() -> String {
+    format!(
+        "must be at least {MIN_SECRET_BYTES} random bytes; generate one with \
+         `openssl rand -base64 48` and set it in Rocket.toml ([release.auth] secret = \"...\") \
+         or as ROCKET_AUTH='{{secret=\"...\"}}'"
+    )
+}
+
+/// An origin is `scheme://host[:port]`: no path, no wildcard, as browsers send it in `Origin`.
+fn validate_origin(origin: &str) -> Result<(), &'static str> {
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .ok_or("must start with http:// or https://")?;
+    if rest.is_empty() {
+        return Err("has no host");
+    }
+    if rest.contains(['/', '*', '?', '#', ' ']) {
+        return Err("must be scheme://host[:port] with no path or wildcard");
+    }
+    Ok(())
+}
+
+/// The set of origins allowed to call the API from a browser.
+pub fn origin_set(config: &AuthConfig) -> BTreeSet<String> {
+    config.cors_origins.iter().cloned().collect()
+}

@@ -1,0 +1,203 @@
+//! One error type for the whole application, and the catchers that turn any failure into a
+//! response: JSON (`{"statusCode", "name", "description"}`) under `/api`, an HTML page elsewhere.
+
+use std::io::Cursor;
+
+use rocket::catcher::{BoxFuture, Catcher};
+use rocket::http::{ContentType, Header, Method, Status};
+use rocket::request::{Outcome, Request};
+use rocket::response::{self, Responder, Response};
+use serde::Serialize;
+
+use crate::auth::AuthError;
+
+/// Everything a request can fail with. Each variant knows its HTTP status.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppError {
+    /// 400: the body is not valid JSON (or not UTF-8).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401, with `WWW-Authenticate: Bearer`: no usable credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404
+    #[error("{0}")]
+    NotFound(String),
+    /// 405, with `Allow`.
+    #[error("the method is not allowed for this resource")]
+    MethodNotAllowed(Vec<Method>),
+    /// 413: the body is over the configured limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 415: a JSON route got another media type.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422: valid JSON of the wrong shape, or a value that cannot be processed.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 500: logged with its cause; the client sees a generic message.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> Status {
+        match self {
+            AppError::BadRequest(_) => Status::BadRequest,
+            AppError::Unauthorized(_) => Status::Unauthorized,
+            AppError::Forbidden(_) => Status::Forbidden,
+            AppError::NotFound(_) => Status::NotFound,
+            AppError::MethodNotAllowed(_) => Status::MethodNotAllowed,
+            AppError::PayloadTooLarge(_) => Status::PayloadTooLarge,
+            AppError::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
+            AppError::Unprocessable(_) => Status::UnprocessableEntity,
+            AppError::Internal(_) => Status::InternalServerError,
+        }
+    }
+
+    /// The text the client may see. Internal causes are never shown.
+    pub fn description(&self) -> String {
+        match self {
+            AppError::Internal(_) => "An unknown error has occurred".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The error Rocket reports when no handler or guard said more than a status.
+    pub fn from_status(status: Status) -> AppError {
+        let text = |s: &str| s.to_owned();
+        match status.code {
+            400 => AppError::BadRequest(text("The request could not be understood")),
+            401 => AppError::Unauthorized(text("Authentication is required")),
+            403 => AppError::Forbidden(text("Access to the requested resource is denied")),
+            404 => AppError::NotFound(text("The requested resource was not found")),
+            413 => AppError::PayloadTooLarge(text("The request body is too large")),
+            415 => AppError::UnsupportedMediaType(text("The request body must be JSON")),
+            422 => AppError::Unprocessable(text("The request body has the wrong shape")),
+            _ => AppError::Internal(format!("unhandled status {status}")),
+        }
+    }
+
+    /// Keeps this error for the catcher that will answer the request, and returns its status.
+    /// Rocket hands catchers only a status; this is how they learn the reason.
+    pub fn remember(&self, req: &Request<'_>) -> Status {
+        req.local_cache(|| GuardFailure(Some(self.clone())));
+        self.status()
+    }
+
+    /// Fails a request guard with this error.
+    pub fn fail<T>(self, req: &Request<'_>) -> Outcome<T, AppError> {
+        Outcome::Error((self.remember(req), self))
+    }
+}
+
+impl From<AuthError> for AppError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Token(_)
+            | AuthError::MissingToken(_)
+            | AuthError::SessionEnded
+            | AuthError::InvalidCredentials => AppError::Unauthorized(e.to_string()),
+            AuthError::UserUnavailable | AuthError::NotAdmin => AppError::Forbidden(e.to_string()),
+            AuthError::Internal(cause) => AppError::Internal(cause),
+        }
+    }
+}
+
+/// The failure a guard reported, kept in the request's local cache for the catcher.
+struct GuardFailure(Option<AppError>);
+
+/// The JSON error body of the original example.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody<'a> {
+    status_code: u16,
+    name: &'a str,
+    description: String,
+}
+
+impl<'r> Responder<'r, 'static> for AppError {
+    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.status();
+        if let AppError::Internal(cause) = &self {
+            log::error!("internal error: {cause}");
+        }
+        let body = ErrorBody {
+            status_code: status.code,
+            name: status.reason().unwrap_or("Error"),
+            description: self.description(),
+        };
+        let json = serde_json::to_string(&body).map_err(|_| Status::InternalServerError)?;
+        let mut response = Response::build();
+        response
+            .status(status)
+            .header(ContentType::JSON)
+            .sized_body(json.len(), Cursor::new(json));
+        match &self {
+            AppError::Unauthorized(_) => {
+                response.header(Header::new("WWW-Authenticate", "Bearer"));
+            }
+            AppError::MethodNotAllowed(methods) => {
+                let allow: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+                response.header(Header::new("Allow", allow.join(", ")));
+            }
+            _ => {}
+        }
+        Ok(response.finalize())
+    }
+}
+
+/// Methods that have a route at exactly this path (used for 405 and preflight answers).
+pub fn methods_for_path(req: &Request<'_>) -> Vec<Method> {
+    let path = req.uri().path();
+    let mut methods: Vec<Method> = req
+        .rocket()
+        .routes()
+        .filter(|route| route.method != Method::Options && route.uri.path() == path.as_str())
+        .map(|route| route.method)
+        .collect();
+    methods.sort_by_key(|m| m.as_str());
+    methods.dedup();
+    methods
+}
+
+/// Which error a failed request under `/api` should report.
+fn api_error_for(status: Status, req: &Request<'_>) -> AppError {
+    if let GuardFailure(Some(error)) = req.local_cache(|| GuardFailure(None)) {
+        return error.clone();
+    }
+    // Rocket answers 404 when no route matched the method; if the path exists, it is a 405.
+    if status == Status::NotFound {
+        let methods = methods_for_path(req);
+        if !methods.is_empty() {
+            return AppError::MethodNotAllowed(methods);
+        }
+    }
+    AppError::from_status(status)
+}
+
+fn api_catcher<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
+    let error = api_error_for(status, req);
+    Box::pin(async move { error.respond_to(req) })
+}
+
+fn page_catcher<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
+    let error = match req.local_cache(|| GuardFailure(None)) {
+        GuardFailure(Some(error)) => error.clone(),
+        GuardFailure(None) => AppError::from_status(status),
+    };
+    Box::pin(async move { crate::routes::pages::error_page(&error).respond_to(req) })
+}
+
+/// JSON errors for everything under `/api`.
+pub fn api_catchers() -> Vec<Catcher> {
+    vec![Catcher::new(None, api_catcher)]
+}
+
+/// HTML error pages everywhere else.
+pub fn page_catchers() -> Vec<Catcher> {
+    vec![Catcher::new(None, page_catcher)]
+}

@@ -1,0 +1,132 @@
+//! jwtapp: JSON Web Token authentication for Rocket, done right.
+//!
+//! [`rocket`] builds the whole application from a [`Figment`], so the binary, the integration
+//! tests and the benchmarks all run the same thing.
+
+pub mod assets;
+pub mod auth;
+pub mod body;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod headers;
+pub mod routes;
+pub mod sample;
+pub mod store;
+
+use std::sync::Arc;
+
+use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+
+use auth::passwords::Passwords;
+use auth::tokens::{TokenKeys, TokenType};
+use auth::{Auth, now};
+use config::{AuthConfig, secret_advice};
+use headers::{ApiHeaders, Cors};
+use store::{SqliteStore, Store};
+
+/// The demo accounts of the original example, created in the debug profile on an empty database.
+pub const DEMO_USERS: &[(&str, &str, bool)] = &[("admin", "admin", true), ("user", "user", false)];
+
+/// The application, configured by `figment` (normally `rocket::Config::figment()`: `Rocket.toml`
+/// and `ROCKET_*` variables). Settings are checked when it ignites; a bad one stops the launch.
+pub fn rocket(figment: Figment) -> Rocket<Build> {
+    rocket::custom(figment)
+        .attach(AdHoc::try_on_ignite(
+            "jwtapp authentication",
+            |rocket| async move {
+                match setup(rocket.figment()).await {
+                    Ok((auth, cors, config)) => Ok(rocket.manage(auth).manage(cors).manage(config)),
+                    Err(message) => {
+                        log::error!("jwtapp cannot start: {message}");
+                        Err(rocket)
+                    }
+                }
+            },
+        ))
+        .attach(ApiHeaders)
+        .mount("/", routes::pages::routes())
+        .mount("/", assets::routes())
+        .mount("/api", routes::api::routes())
+        .mount("/api", headers::routes())
+        .register("/", error::page_catchers())
+        .register("/api", error::api_catchers())
+}
+
+fn is_debug(figment: &Figment) -> bool {
+    figment.profile() == rocket::Config::DEBUG_PROFILE
+}
+
+/// Reads the settings, opens the store and builds the services. Errors are one readable line.
+async fn setup(figment: &Figment) -> Result<(Auth, Cors, AuthConfig), String> {
+    for key in AuthConfig::unknown_keys(figment) {
+        log::warn!(
+            "Rocket.toml: unknown setting `auth.{key}` is ignored (a typo, or a setting of a newer jwtapp?)"
+        );
+    }
+    let config = AuthConfig::from_figment(figment).map_err(|e| e.to_string())?;
+    let debug = is_debug(figment);
+
+    let secret: Vec<u8> = match &config.secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None if debug => {
+            log::warn!(
+                "auth.secret is not set: using a random signing secret for this run \
+                 (debug profile only; tokens do not survive a restart)"
+            );
+            let mut random = vec![0u8; 32];
+            rand::fill(&mut random[..]);
+            random
+        }
+        None => {
+            return Err(format!(
+                "auth.secret is required outside the debug profile: it {}",
+                secret_advice()
+            ));
+        }
+    };
+    if config.demo_users && !debug {
+        return Err("auth.demo_users may only be enabled in the debug profile".into());
+    }
+
+    let keys = TokenKeys::new(&secret, &config).map_err(|e| format!("auth.secret: {e}"))?;
+    // Fail at start, not on the first request, if the JWT crypto backend is unusable.
+    let probe = keys
+        .mint(TokenType::Access, "probe", "probe", now(), u64::MAX)
+        .map_err(|e| format!("cannot sign tokens: {e}"))?;
+    keys.verify(&probe, TokenType::Access, now())
+        .map_err(|e| format!("cannot verify tokens: {e}"))?;
+
+    let (store, passwords) = {
+        let config = config.clone();
+        rocket::tokio::task::spawn_blocking(move || open_store(&config))
+            .await
+            .map_err(|e| format!("start-up task failed: {e}"))??
+    };
+    Ok((
+        Auth::new(keys, passwords, store, &config),
+        Cors::new(config.cors_origins.clone()),
+        config,
+    ))
+}
+
+/// Opens the database and, where configured, seeds the demo accounts. Blocking.
+fn open_store(config: &AuthConfig) -> Result<(Arc<dyn Store>, Passwords), String> {
+    let store = SqliteStore::open(&config.database)
+        .map_err(|e| format!("auth.database ({}): {e}", config.database.display()))?;
+    let passwords = Passwords::new(config.argon2_params()).map_err(|e| e.to_string())?;
+    if config.demo_users && store.count_users().map_err(|e| e.to_string())? == 0 {
+        for (username, password, is_admin) in DEMO_USERS {
+            let hash = passwords.hash(password).map_err(|e| e.to_string())?;
+            store
+                .create_user(username, &hash, *is_admin, now() as i64)
+                .map_err(|e| e.to_string())?;
+        }
+        log::warn!(
+            "created the demo accounts admin/admin (administrator) and user/user: for trying jwtapp out only"
+        );
+    }
+    Ok((Arc::new(store), passwords))
+}

@@ -1,0 +1,126 @@
+//! The JSON API, compatible with the original Flask example's Angular client.
+
+use rocket::serde::json::Json;
+use rocket::{Route, State, get, post, routes};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::guards::{AdminUser, AuthUser, RefreshToken};
+use crate::auth::{Auth, ClientInfo, TokenPair};
+use crate::body::JsonBody;
+use crate::error::AppError;
+use crate::sample::{Sample, SampleRequest};
+
+/// Everything mounted under `/api`.
+pub fn routes() -> Vec<Route> {
+    routes![
+        login,
+        info,
+        refresh,
+        logout,
+        user_sample,
+        user_sample_double,
+        admin_sample,
+        admin_sample_double
+    ]
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+// Passwords stay out of logs.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+#[post("/auth/login", data = "<credentials>")]
+async fn login(
+    credentials: JsonBody<Credentials>,
+    auth: &State<Auth>,
+    client: ClientInfo,
+) -> Result<Json<TokenPair>, AppError> {
+    let Credentials { username, password } = credentials.0;
+    Ok(Json(auth.login(username, password, client).await?))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfo {
+    username: String,
+    enabled: bool,
+    is_admin: bool,
+}
+
+#[get("/auth/info")]
+fn info(user: AuthUser) -> Json<UserInfo> {
+    let AuthUser(principal) = user;
+    Json(UserInfo {
+        username: principal.username,
+        enabled: principal.enabled,
+        is_admin: principal.is_admin,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessToken {
+    access_token: String,
+}
+
+// The Angular client posts `{}`; the body carries nothing, so it is not read.
+#[post("/auth/refresh")]
+async fn refresh(token: RefreshToken, auth: &State<Auth>) -> Result<Json<AccessToken>, AppError> {
+    let access_token = auth.refresh(&token.0).await?;
+    Ok(Json(AccessToken { access_token }))
+}
+
+#[derive(Serialize)]
+pub struct LoggedOut {
+    message: &'static str,
+}
+
+#[post("/auth/logout")]
+async fn logout(token: RefreshToken, auth: &State<Auth>) -> Result<Json<LoggedOut>, AppError> {
+    auth.logout(&token.0).await?;
+    Ok(Json(LoggedOut {
+        message: "Logged out",
+    }))
+}
+
+fn double(body: JsonBody<SampleRequest>) -> Result<Json<Sample>, AppError> {
+    Sample::doubled(&body.0)
+        .map(Json)
+        .map_err(|e| AppError::Unprocessable(e.to_string()))
+}
+
+#[get("/user-sample")]
+fn user_sample(_user: AuthUser) -> Json<Sample> {
+    Json(Sample::default_value())
+}
+
+#[post("/user-sample", data = "<body>")]
+fn user_sample_double(
+    _user: AuthUser,
+    body: JsonBody<SampleRequest>,
+) -> Result<Json<Sample>, AppError> {
+    double(body)
+}
+
+#[get("/admin-sample")]
+fn admin_sample(_admin: AdminUser) -> Json<Sample> {
+    Json(Sample::default_value())
+}
+
+#[post("/admin-sample", data = "<body>")]
+fn admin_sample_double(
+    _admin: AdminUser,
+    body: JsonBody<SampleRequest>,
+) -> Result<Json<Sample>, AppError> {
+    double(body)
+}
