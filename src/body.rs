@@ -38,10 +38,17 @@ async fn parse<T: DeserializeOwned>(req: &Request<'_>, data: Data<'_>) -> Result
             "the request body is larger than the limit of {limit}"
         )));
     }
-    serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
+    let value = serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
         Category::Data => AppError::Unprocessable(e.to_string()),
         _ => AppError::BadRequest(format!("the request body is not valid JSON: {e}")),
-    })
+    })?;
+    // serde also fills a struct from an array (`["user", "pw"]`); our bodies are objects only.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::Unprocessable(
+            "the request body must be a JSON object".into(),
+        ));
+    }
+    Ok(value)
 }
 
 #[rocket::async_trait]

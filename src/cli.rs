@@ -28,6 +28,8 @@ pub enum Command {
     /// Manage users in the configured database.
     #[command(subcommand)]
     User(UserCommand),
+    /// Check the settings of the selected profile and print them (the secret redacted).
+    Config,
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +78,15 @@ pub fn validate_username(name: &str) -> Result<(), CliError> {
         ));
     }
     Ok(())
+}
+
+/// Checks the `auth` settings and describes them; unknown keys are reported as warnings.
+pub fn check_config(figment: &Figment) -> Result<String, CliError> {
+    for key in AuthConfig::unknown_keys(figment) {
+        eprintln!("warning: unknown setting `auth.{key}` is ignored");
+    }
+    let config = AuthConfig::from_figment(figment).map_err(fail)?;
+    Ok(format!("profile: {}\n{config:#?}", figment.profile()))
 }
 
 /// Runs one user command against the database named in `figment`; returns what to print.

@@ -91,6 +91,32 @@ fn invalid(key: &str, why: impl fmt::Display) -> ConfigError {
     ConfigError(format!("auth.{key}: {why}"))
 }
 
+/// One line per problem, each naming the key as written in `Rocket.toml` (`auth.some_key`) and
+/// where the bad value came from.
+fn describe_figment_error(error: rocket::figment::Error) -> ConfigError {
+    let lines: Vec<String> = error
+        .into_iter()
+        .map(|e| {
+            // Environment variables arrive upper-case and the path may come innermost-first;
+            // name the key the way an admin writes it.
+            let mut path: Vec<String> = e.path.iter().map(|p| p.to_ascii_lowercase()).collect();
+            path.retain(|p| p != "auth");
+            let key = if path.is_empty() {
+                "auth".to_owned()
+            } else {
+                format!("auth.{}", path.join("."))
+            };
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            format!("{key}: {}{source}", e.kind)
+        })
+        .collect();
+    ConfigError(lines.join("; "))
+}
+
 /// Longest lifetime accepted for any token: ten years, far below where `i64`/`u64` arithmetic could overflow.
 const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
@@ -100,7 +126,7 @@ impl AuthConfig {
         let config: AuthConfig = match figment.find_value("auth") {
             Ok(_) => figment
                 .extract_inner("auth")
-                .map_err(|e| ConfigError(e.to_string()))?,
+                .map_err(describe_figment_error)?,
             Err(_) => AuthConfig::default(),
         };
         config.validate()?;

@@ -1,30 +1,35 @@
-//! The `jwtapp` binary: serve (the default) or manage users.
+//! The `jwtapp` binary: serve (the default), manage users, or check the configuration.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use jwtapp::cli::{Cli, Command, run_user_command};
+use jwtapp::cli::{Cli, CliError, Command, check_config, run_user_command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let figment = rocket::Config::figment();
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => match rocket::execute(jwtapp::rocket(rocket::Config::figment()).launch())
-        {
+        Command::Serve => match rocket::execute(jwtapp::rocket(figment).launch()) {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("jwtapp: {e}");
                 ExitCode::FAILURE
             }
         },
-        Command::User(command) => match run_user_command(command, &rocket::Config::figment()) {
-            Ok(message) => {
-                println!("{message}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("jwtapp: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Config => report(check_config(&figment)),
+        Command::User(command) => report(run_user_command(command, &figment)),
+    }
+}
+
+fn report(result: Result<String, CliError>) -> ExitCode {
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("jwtapp: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

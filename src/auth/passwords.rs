@@ -75,14 +75,6 @@ impl Passwords {
             .is_ok();
         matched && stored.is_some() && !too_long
     }
-
-    /// [`Passwords::hash`] on a blocking thread.
-    pub async fn hash_async(&self, password: String) -> Result<String, PasswordError> {
-        let this = self.clone();
-        rocket::tokio::task::spawn_blocking(move || this.hash(&password))
-            .await
-            .map_err(|e| PasswordError::Hashing(e.to_string()))?
-    }
 }
 
 fn argon2(params: &Params) -> Argon2<'static> {
