@@ -1,6 +1,7 @@
 -- Users and logins (sessions). Times are Unix seconds (UTC).
 CREATE TABLE users (
-    id            INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: an id is never reused, so nothing keyed by an old user can reach a new one.
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     username      TEXT    NOT NULL UNIQUE,
     password_hash TEXT    NOT NULL,
     enabled       INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),

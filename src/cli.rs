@@ -82,16 +82,21 @@ pub fn validate_username(name: &str) -> Result<(), CliError> {
 
 /// Checks the `auth` settings and describes them; unknown keys are reported as warnings.
 pub fn check_config(figment: &Figment) -> Result<String, CliError> {
+    let config = load_config(figment)?;
+    Ok(format!("profile: {}\n{config:#?}", figment.profile()))
+}
+
+/// The validated settings, with a warning on standard error for each unknown key.
+fn load_config(figment: &Figment) -> Result<AuthConfig, CliError> {
     for key in AuthConfig::unknown_keys(figment) {
         eprintln!("warning: unknown setting `auth.{key}` is ignored");
     }
-    let config = AuthConfig::from_figment(figment).map_err(fail)?;
-    Ok(format!("profile: {}\n{config:#?}", figment.profile()))
+    AuthConfig::from_figment(figment).map_err(fail)
 }
 
 /// Runs one user command against the database named in `figment`; returns what to print.
 pub fn run_user_command(command: UserCommand, figment: &Figment) -> Result<String, CliError> {
-    let config = AuthConfig::from_figment(figment).map_err(fail)?;
+    let config = load_config(figment)?;
     let store = SqliteStore::open(&config.database).map_err(fail)?;
     let now = now() as i64;
     match command {

@@ -2,8 +2,8 @@
 //!
 //! Working on the digits rather than on `f64`/`i64` keeps integers integers (21 → 42), keeps
 //! decimals exact (1.5 → 3.0, 0.1 → 0.2) and cannot wrap around or saturate. A value that is, or
-//! would become, too large for a double (what a browser's number input produces) is refused, so
-//! no client ever reads `Infinity` back.
+//! would become, outside what a double holds (what a browser's number input produces) is refused,
+//! so no client ever reads back `Infinity`, or 0 for a non-zero value.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -111,8 +111,18 @@ pub fn double_text(text: &str) -> Result<String, SampleError> {
     Ok(out)
 }
 
+/// True when the number is within what a double can represent: not beyond its largest value, and
+/// not a non-zero value so small that it would read back as 0.
 fn fits_f64(text: &str) -> bool {
-    text.parse::<f64>().is_ok_and(f64::is_finite)
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() => value != 0.0 || !has_nonzero_digit(text),
+        _ => false,
+    }
+}
+
+fn has_nonzero_digit(text: &str) -> bool {
+    let mantissa = text.split(['e', 'E']).next().unwrap_or(text);
+    mantissa.bytes().any(|b| matches!(b, b'1'..=b'9'))
 }
 
 /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
@@ -194,6 +204,17 @@ mod tests {
             Err(SampleError::OutOfRange)
         );
         assert!(double_text("8.9e307").is_ok());
+        assert_eq!(
+            double_text("1e-400"),
+            Err(SampleError::OutOfRange),
+            "would read back as 0"
+        );
+        assert_eq!(
+            double_text("0e-400").as_deref(),
+            Ok("0e-400"),
+            "zero is zero"
+        );
+        assert!(double_text("5e-324").is_ok(), "the smallest subnormal");
     }
 
     #[test]

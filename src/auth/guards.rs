@@ -2,12 +2,13 @@
 //!
 //! A handler that takes [`AuthUser`] runs only for a caller with a valid access token, a live
 //! login and an enabled account; [`AdminUser`] adds the admin flag; [`RefreshToken`] accepts
-//! only a refresh token. All of them hand the token to [`Auth`], the one place that verifies it.
+//! only a refresh token of a live login. All of them hand the token to [`Auth`], the one place
+//! that verifies it.
 
 use rocket::request::{FromRequest, Outcome, Request};
 
-use super::tokens::{Claims, MAX_TOKEN_LEN};
-use super::{Auth, AuthError, ClientInfo, Principal};
+use super::tokens::MAX_TOKEN_LEN;
+use super::{Auth, AuthError, ClientInfo, Principal, RefreshSession};
 use crate::error::AppError;
 
 /// The token of an `Authorization: Bearer <token>` header.
@@ -90,19 +91,24 @@ impl<'r> FromRequest<'r> for AdminUser {
     }
 }
 
-/// A verified refresh token (signature, claims and type). Whether its login is still live is
-/// checked by [`Auth::refresh`] and [`Auth::logout`], which need different answers for it.
+/// A refresh token whose login and user are still live; the same checks as [`AuthUser`].
 #[derive(Debug, Clone)]
-pub struct RefreshToken(pub Claims);
+pub struct RefreshToken(pub RefreshSession);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for RefreshToken {
     type Error = AppError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AppError> {
-        let verified = auth_state(req).and_then(|auth| auth.verify_refresh(bearer_token(req)?));
+        let verified = match auth_state(req) {
+            Ok(auth) => match bearer_token(req) {
+                Ok(token) => auth.authenticate_refresh(token).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
         match verified {
-            Ok(claims) => Outcome::Success(RefreshToken(claims)),
+            Ok(session) => Outcome::Success(RefreshToken(session)),
             Err(e) => AppError::from(e).fail(req),
         }
     }

@@ -11,6 +11,7 @@ pub mod tokens;
 
 use std::sync::Arc;
 
+use rocket::tokio::sync::Semaphore;
 use serde::Serialize;
 
 use crate::config::AuthConfig;
@@ -68,11 +69,26 @@ pub struct Principal {
 }
 
 /// What a successful login hands out.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
+}
+
+// Tokens are credentials: never in logs.
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenPair([redacted])")
+    }
+}
+
+/// A refresh token that passed every check: signature, claims, type, a live login, an enabled user.
+#[derive(Debug, Clone)]
+pub struct RefreshSession {
+    pub principal: Principal,
+    /// When the login ends; no token minted from it may outlive this.
+    pub expires_at: u64,
 }
 
 /// Request details recorded with a login, for the user's own overview of their sessions.
@@ -88,6 +104,9 @@ pub struct Auth {
     store: Arc<dyn Store>,
     live: LiveCache,
     refresh_ttl: u64,
+    /// Bounds concurrent argon2 work to the number of cores: a flood of logins then queues
+    /// instead of taking 19 MiB and a blocking thread each, and cannot starve other requests.
+    hashing: Semaphore,
 }
 
 impl Auth {
@@ -103,6 +122,7 @@ impl Auth {
             live: LiveCache::new(Arc::clone(&store)),
             store,
             refresh_ttl: config.refresh_ttl_secs,
+            hashing: Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
         }
     }
 
@@ -131,6 +151,11 @@ impl Auth {
             user_agent: client.user_agent,
             address: client.address,
         };
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
         let user: Option<User> = blocking(move || {
             let user = store.find_user(&username)?;
             let matched =
@@ -148,7 +173,6 @@ impl Auth {
         })
         .await?;
         let user = user.ok_or(AuthError::InvalidCredentials)?;
-        self.live.invalidate();
         Ok(TokenPair {
             access_token: self.mint(
                 TokenType::Access,
@@ -176,30 +200,36 @@ impl Auth {
             .map(|(principal, _)| principal)
     }
 
-    /// Verifies a refresh token's signature, claims and type (not yet its session).
-    pub fn verify_refresh(&self, token: &str) -> Result<Claims, AuthError> {
-        Ok(self.keys.verify(token, TokenType::Refresh, now())?)
+    /// Verifies a refresh token and that its login and user are still live.
+    pub async fn authenticate_refresh(&self, token: &str) -> Result<RefreshSession, AuthError> {
+        let now = now();
+        let claims = self.keys.verify(token, TokenType::Refresh, now)?;
+        let (principal, expires_at) = self.live_principal(&claims, now).await?;
+        Ok(RefreshSession {
+            principal,
+            expires_at,
+        })
     }
 
     /// Mints a new access token for the login of a verified refresh token.
-    pub async fn refresh(&self, claims: &Claims) -> Result<String, AuthError> {
-        let now = now();
-        let (principal, session_expires_at) = self.live_principal(claims, now).await?;
+    pub fn refresh(&self, session: &RefreshSession) -> Result<String, AuthError> {
+        let principal = &session.principal;
         self.mint(
             TokenType::Access,
             &principal.username,
             &principal.session_id,
-            now,
-            session_expires_at,
+            now(),
+            session.expires_at,
         )
     }
 
-    /// Ends the login of a verified refresh token: all of its tokens stop working at once.
-    pub async fn logout(&self, claims: &Claims) -> Result<(), AuthError> {
+    /// Ends a login: all of its tokens stop working at once.
+    pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
         let store = Arc::clone(&self.store);
-        let sid = claims.sid.clone();
+        let sid = principal.session_id.clone();
         let now = now() as i64;
         let revoked = blocking(move || store.revoke_session(&sid, now)).await?;
+        // Do not wait for the next marker check: this process knows it changed something.
         self.live.invalidate();
         if revoked {
             Ok(())

@@ -76,7 +76,7 @@ pub struct AccessToken {
 // The Angular client posts `{}`; the body carries nothing, so it is not read.
 #[post("/auth/refresh")]
 async fn refresh(token: RefreshToken, auth: &State<Auth>) -> Result<Json<AccessToken>, AppError> {
-    let access_token = auth.refresh(&token.0).await?;
+    let access_token = auth.refresh(&token.0)?;
     Ok(Json(AccessToken { access_token }))
 }
 
@@ -87,7 +87,7 @@ pub struct LoggedOut {
 
 #[post("/auth/logout")]
 async fn logout(token: RefreshToken, auth: &State<Auth>) -> Result<Json<LoggedOut>, AppError> {
-    auth.logout(&token.0).await?;
+    auth.logout(&token.0.principal).await?;
     Ok(Json(LoggedOut {
         message: "Logged out",
     }))

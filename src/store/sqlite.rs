@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{NewSession, Session, Store, StoreError, User};
 
@@ -44,7 +44,10 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let applied: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    // IMMEDIATE takes the write lock before reading the version, so a server and a CLI opening a
+    // new file at the same moment cannot both apply the same step.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let applied: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let applied = usize::try_from(applied).unwrap_or(usize::MAX);
     if applied > MIGRATIONS.len() {
         return Err(StoreError::Database(format!(
@@ -52,12 +55,13 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             MIGRATIONS.len()
         )));
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
-        tx.commit()?;
+    if applied < MIGRATIONS.len() {
+        for sql in &MIGRATIONS[applied..] {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
     }
+    tx.commit()?;
     Ok(())
 }
 
@@ -262,5 +266,99 @@ impl Store for SqliteStore {
         let conn = lock(&self.reader);
         conn.query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("db.sqlite3");
+        (dir, path)
+    }
+
+    #[test]
+    fn opening_twice_keeps_the_data_and_the_schema_version() {
+        let (_dir, path) = temp_db();
+        let store = SqliteStore::open(&path).expect("first open");
+        store
+            .create_user("alice", "hash", false, 1)
+            .expect("create");
+        drop(store);
+
+        let store = SqliteStore::open(&path).expect("second open");
+
+        assert_eq!(
+            store.find_user("alice").expect("find").map(|u| u.username),
+            Some("alice".to_owned())
+        );
+        let version: i64 = lock(&store.reader)
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn a_schema_newer_than_this_build_is_refused() {
+        let (_dir, path) = temp_db();
+        drop(SqliteStore::open(&path).expect("create"));
+        Connection::open(&path)
+            .and_then(|c| c.pragma_update(None, "user_version", 99))
+            .expect("bump");
+
+        let error = SqliteStore::open(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+
+        assert!(error.contains("newer than this jwtapp knows"), "{error}");
+    }
+
+    #[test]
+    fn the_change_marker_moves_when_another_connection_commits() {
+        let (_dir, path) = temp_db();
+        let store = SqliteStore::open(&path).expect("open");
+        let before = store.change_marker().expect("marker");
+        assert_eq!(
+            store.change_marker().expect("marker"),
+            before,
+            "nothing changed yet"
+        );
+
+        let other = SqliteStore::open(&path).expect("another connection");
+        other.create_user("bob", "hash", false, 1).expect("create");
+
+        assert_ne!(store.change_marker().expect("marker"), before);
+    }
+
+    #[test]
+    fn deleting_a_user_deletes_their_sessions_and_ids_are_not_reused() {
+        let (_dir, path) = temp_db();
+        let store = SqliteStore::open(&path).expect("open");
+        let alice = store
+            .create_user("alice", "hash", false, 1)
+            .expect("create");
+        let session = NewSession {
+            id: "s1".into(),
+            user_id: alice.id,
+            created_at: 1,
+            expires_at: 2,
+            user_agent: None,
+            address: None,
+        };
+        store.create_session(&session).expect("session");
+
+        store.delete_user("alice").expect("delete");
+        let again = store
+            .create_user("alice", "hash", false, 1)
+            .expect("re-create");
+
+        assert_eq!(store.find_session("s1").expect("find"), None);
+        assert_ne!(
+            again.id, alice.id,
+            "a re-created user never inherits an old id"
+        );
     }
 }

@@ -116,6 +116,7 @@ async fn a_foreign_origin_gets_no_grant() {
             )
             .await;
         assert_not_granted(&preflight);
+        assert_api_headers(&preflight);
         assert_ne!(preflight.status, Status::NoContent);
     }
 }
@@ -139,6 +140,7 @@ async fn preflight_is_answered_on_every_api_route() {
             .await;
         assert_eq!(reply.status, Status::NoContent, "{path}: {reply:?}");
         assert_granted(&reply, ANGULAR);
+        assert_api_headers(&reply);
         let methods = reply.header("Access-Control-Allow-Methods").unwrap_or("");
         for method in ["GET", "POST", "PUT", "DELETE"] {
             assert!(methods.contains(method), "{path}: {methods}");
@@ -195,4 +197,20 @@ async fn every_api_response_carries_the_api_headers() {
     for reply in &replies {
         assert_api_headers(reply);
     }
+}
+
+#[rocket::async_test]
+async fn preflight_for_an_unknown_api_path_is_404() {
+    let app = TestApp::spawn().await;
+
+    let reply = app
+        .send(
+            app.client
+                .options("/api/nothing-here")
+                .header(Header::new("Origin", ANGULAR)),
+        )
+        .await;
+
+    reply.assert_error(404);
+    assert_granted(&reply, ANGULAR);
 }

@@ -8,4 +8,5 @@ mod config;
 mod contract;
 mod cors;
 mod errors;
+mod store;
 mod tokens;
