@@ -5,7 +5,100 @@ use std::sync::Arc;
 use rocket::http::Status;
 
 use crate::helpers::{TestApp, jwtapp_cli, now};
-use jwtapp::store::{SqliteStore, Store};
+use jwtapp::store::{NewSession, SqliteStore, Store};
+use rusqlite::Connection;
+
+fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("db.sqlite3");
+    (dir, path)
+}
+
+fn schema_version(path: &std::path::Path) -> i64 {
+    Connection::open(path)
+        .and_then(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
+        .expect("user_version")
+}
+
+#[test]
+fn opening_twice_keeps_the_data_and_the_schema_version() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).expect("first open");
+    store
+        .create_user("alice", "hash", false, 1)
+        .expect("create");
+    let version = schema_version(&path);
+    drop(store);
+
+    let store = SqliteStore::open(&path).expect("second open");
+
+    assert!(version >= 1);
+    assert_eq!(schema_version(&path), version);
+    let alice = store.find_user("alice").expect("find");
+    assert_eq!(alice.map(|u| u.username), Some("alice".to_owned()));
+}
+
+#[test]
+fn a_schema_newer_than_this_build_is_refused() {
+    let (_dir, path) = temp_db();
+    drop(SqliteStore::open(&path).expect("create"));
+    Connection::open(&path)
+        .and_then(|c| c.pragma_update(None, "user_version", 99))
+        .expect("bump");
+
+    let error = SqliteStore::open(&path)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+
+    assert!(error.contains("newer than this jwtapp knows"), "{error}");
+}
+
+#[test]
+fn the_change_marker_moves_when_another_connection_commits() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).expect("open");
+    let before = store.change_marker().expect("marker");
+    assert_eq!(
+        store.change_marker().expect("marker"),
+        before,
+        "nothing changed yet"
+    );
+
+    let other = SqliteStore::open(&path).expect("another connection");
+    other.create_user("bob", "hash", false, 1).expect("create");
+
+    assert_ne!(store.change_marker().expect("marker"), before);
+}
+
+#[test]
+fn deleting_a_user_deletes_their_sessions_and_ids_are_not_reused() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).expect("open");
+    let alice = store
+        .create_user("alice", "hash", false, 1)
+        .expect("create");
+    let session = NewSession {
+        id: "s1".into(),
+        user_id: alice.id,
+        created_at: 1,
+        expires_at: 2,
+        user_agent: None,
+        address: None,
+    };
+    store.create_session(&session).expect("session");
+
+    store.delete_user("alice").expect("delete");
+    let again = store
+        .create_user("alice", "hash", false, 1)
+        .expect("re-create");
+
+    assert_eq!(store.find_session("s1").expect("find"), None);
+    assert_ne!(
+        again.id, alice.id,
+        "a re-created user never inherits an old id"
+    );
+}
 
 #[rocket::async_test]
 async fn passwords_are_stored_as_argon2id_with_the_owasp_parameters() {
