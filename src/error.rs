@@ -38,6 +38,9 @@ pub enum AppError {
     /// 422: valid JSON of the wrong shape, or a value that cannot be processed.
     #[error("{0}")]
     Unprocessable(String),
+    /// Any other status Rocket itself reported (a 4xx without a more specific variant above).
+    #[error("{}", .0.reason().unwrap_or("The request failed"))]
+    Other(Status),
     /// 500: logged with its cause; the client sees a generic message.
     #[error("{0}")]
     Internal(String),
@@ -54,6 +57,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => Status::PayloadTooLarge,
             AppError::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
             AppError::Unprocessable(_) => Status::UnprocessableEntity,
+            AppError::Other(status) => *status,
             AppError::Internal(_) => Status::InternalServerError,
         }
     }
@@ -77,6 +81,9 @@ impl AppError {
             413 => AppError::PayloadTooLarge(text("The request body is too large")),
             415 => AppError::UnsupportedMediaType(text("The request body must be JSON")),
             422 => AppError::Unprocessable(text("The request body has the wrong shape")),
+            _ if status.class() == rocket::http::StatusClass::ClientError => {
+                AppError::Other(status)
+            }
             _ => AppError::Internal(format!("unhandled status {status}")),
         }
     }

@@ -98,9 +98,10 @@ pub struct ClientInfo {
     pub address: Option<String>,
 }
 
+/// The authentication service, managed by Rocket and used through the guards and handlers.
 pub struct Auth {
-    pub keys: TokenKeys,
-    pub passwords: Passwords,
+    keys: TokenKeys,
+    passwords: Passwords,
     store: Arc<dyn Store>,
     live: LiveCache,
     refresh_ttl: u64,
@@ -124,10 +125,6 @@ impl Auth {
             refresh_ttl: config.refresh_ttl_secs,
             hashing: Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
         }
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
     }
 
     /// Checks the credentials and starts a new login. Unknown user, wrong password and disabled
