@@ -1,6 +1,5 @@
 //! Typed settings read from the `[*.auth]` table of `Rocket.toml` (and `ROCKET_AUTH`), validated once at start.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -241,9 +240,4 @@ fn validate_origin(origin: &str) -> Result<(), &'static str> {
         return Err("must be scheme://host[:port] with no path or wildcard");
     }
     Ok(())
-}
-
-/// The set of origins allowed to call the API from a browser.
-pub fn origin_set(config: &AuthConfig) -> BTreeSet<String> {
-    config.cors_origins.iter().cloned().collect()
 }

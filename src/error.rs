@@ -117,6 +117,11 @@ impl From<AuthError> for AppError {
 /// The failure a guard reported, kept in the request's local cache for the catcher.
 struct GuardFailure(Option<AppError>);
 
+/// The error a guard remembered for this request, if any.
+fn remembered(req: &Request<'_>) -> Option<AppError> {
+    req.local_cache(|| GuardFailure(None)).0.clone()
+}
+
 /// The JSON error body of the original example.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -173,8 +178,8 @@ pub fn methods_for_path(req: &Request<'_>) -> Vec<Method> {
 
 /// Which error a failed request under `/api` should report.
 fn api_error_for(status: Status, req: &Request<'_>) -> AppError {
-    if let GuardFailure(Some(error)) = req.local_cache(|| GuardFailure(None)) {
-        return error.clone();
+    if let Some(error) = remembered(req) {
+        return error;
     }
     // Rocket answers 404 when no route matched the method; if the path exists, it is a 405.
     if status == Status::NotFound {
@@ -192,10 +197,7 @@ fn api_catcher<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
 }
 
 fn page_catcher<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
-    let error = match req.local_cache(|| GuardFailure(None)) {
-        GuardFailure(Some(error)) => error.clone(),
-        GuardFailure(None) => AppError::from_status(status),
-    };
+    let error = remembered(req).unwrap_or_else(|| AppError::from_status(status));
     Box::pin(async move { crate::routes::pages::error_page(&error).respond_to(req) })
 }
 

@@ -38,7 +38,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
             "jwtapp authentication",
             |rocket| async move {
                 match setup(rocket.figment()).await {
-                    Ok((auth, cors, config)) => Ok(rocket.manage(auth).manage(cors).manage(config)),
+                    Ok((auth, cors)) => Ok(rocket.manage(auth).manage(cors)),
                     Err(message) => {
                         log::error!("jwtapp cannot start: {message}");
                         Err(rocket)
@@ -60,7 +60,7 @@ fn is_debug(figment: &Figment) -> bool {
 }
 
 /// Reads the settings, opens the store and builds the services. Errors are one readable line.
-async fn setup(figment: &Figment) -> Result<(Auth, Cors, AuthConfig), String> {
+async fn setup(figment: &Figment) -> Result<(Auth, Cors), String> {
     for key in AuthConfig::unknown_keys(figment) {
         log::warn!(
             "Rocket.toml: unknown setting `auth.{key}` is ignored (a typo, or a setting of a newer jwtapp?)"
@@ -108,7 +108,6 @@ async fn setup(figment: &Figment) -> Result<(Auth, Cors, AuthConfig), String> {
     Ok((
         Auth::new(keys, passwords, store, &config),
         Cors::new(config.cors_origins.clone()),
-        config,
     ))
 }
 
