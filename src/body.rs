@@ -1,7 +1,10 @@
-//! [`JsonBody`]: a JSON request body with precise errors (415, 413, 400, 422) reported through
-//! [`AppError`], where `rocket::serde::json::Json` ignores the media type.
+//! Request bodies with precise errors (415, 413, 400, 422) reported through [`AppError`]:
+//! [`JsonBody`] (where `rocket::serde::json::Json` ignores the media type) and [`FormBody`]
+//! (where `rocket::form::Form` forwards a wrong media type to a 404).
 
 use rocket::data::{self, Data, FromData, Limits};
+use rocket::form::{Form, FromForm};
+use rocket::http::RawStr;
 use rocket::request::Request;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
@@ -58,6 +61,65 @@ impl<'r, T: DeserializeOwned> FromData<'r> for JsonBody<T> {
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         match parse(req, data).await {
             Ok(value) => data::Outcome::Success(JsonBody(value)),
+            Err(error) => data::Outcome::Error((error.remember(req), error)),
+        }
+    }
+}
+
+/// Reads an `application/x-www-form-urlencoded` body into `T`, with the same precise errors as
+/// the JSON bodies: 415 for another media type, 413 over `limits.form`, 400 for a body that is
+/// not UTF-8, 422 for missing or malformed fields.
+pub async fn read_form<T>(req: &Request<'_>, data: Data<'_>) -> Result<T, AppError>
+where
+    T: for<'a> FromForm<'a> + 'static,
+{
+    if !req.content_type().is_some_and(|ct| ct.is_form()) {
+        return Err(AppError::UnsupportedMediaType(
+            "the form must be sent as application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let limit = req.limits().get("form").unwrap_or(Limits::FORM);
+    let body = data
+        .open(limit)
+        .into_string()
+        .await
+        .map_err(|_| AppError::BadRequest("the form could not be read as UTF-8 text".into()))?;
+    if !body.is_complete() {
+        return Err(AppError::PayloadTooLarge(format!(
+            "the form is larger than the limit of {limit}"
+        )));
+    }
+    Form::<T>::parse_encoded(RawStr::new(body.as_str())).map_err(|errors| {
+        let fields: Vec<String> = errors
+            .iter()
+            .filter_map(|e| e.name.as_ref().map(|n| n.to_string()))
+            .collect();
+        AppError::Unprocessable(if fields.is_empty() {
+            "the form is malformed".into()
+        } else {
+            format!(
+                "the form has a missing or invalid field: {}",
+                fields.join(", ")
+            )
+        })
+    })
+}
+
+/// A form body parsed into `T` with [`read_form`], without any CSRF check (see
+/// [`crate::csrf::SessionForm`] for forms of signed-in users).
+#[derive(Debug)]
+pub struct FormBody<T>(pub T);
+
+#[rocket::async_trait]
+impl<'r, T> FromData<'r> for FormBody<T>
+where
+    T: for<'a> FromForm<'a> + Send + 'static,
+{
+    type Error = AppError;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        match read_form(req, data).await {
+            Ok(value) => data::Outcome::Success(FormBody(value)),
             Err(error) => data::Outcome::Error((error.remember(req), error)),
         }
     }

@@ -21,6 +21,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "argon2_memory_kib",
     "argon2_iterations",
     "argon2_parallelism",
+    "cookie_secure",
+    "cookie_same_site",
+    "reissue_threshold_secs",
 ];
 
 /// The `auth` settings as written, with the documented defaults filled in.
@@ -40,6 +43,13 @@ pub struct AuthConfig {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
+    /// Mark the auth cookies `Secure` and give them the `__Host-` name prefix.
+    pub cookie_secure: bool,
+    /// `SameSite` of the auth cookies: `"lax"` or `"strict"`.
+    pub cookie_same_site: String,
+    /// Reissue the access cookie when it has less than this many seconds left (capped at half
+    /// the access lifetime).
+    pub reissue_threshold_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -57,6 +67,9 @@ impl Default for AuthConfig {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
+            cookie_secure: true,
+            cookie_same_site: "lax".into(),
+            reissue_threshold_secs: 60,
         }
     }
 }
@@ -77,6 +90,9 @@ impl fmt::Debug for AuthConfig {
             .field("argon2_memory_kib", &self.argon2_memory_kib)
             .field("argon2_iterations", &self.argon2_iterations)
             .field("argon2_parallelism", &self.argon2_parallelism)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("cookie_same_site", &self.cookie_same_site)
+            .field("reissue_threshold_secs", &self.reissue_threshold_secs)
             .finish()
     }
 }
@@ -200,7 +216,39 @@ impl AuthConfig {
                 "must be at least 8 × argon2_parallelism",
             ));
         }
+        if !matches!(
+            self.cookie_same_site.to_ascii_lowercase().as_str(),
+            "lax" | "strict"
+        ) {
+            return Err(invalid(
+                "cookie_same_site",
+                format!(
+                    "{:?} is not accepted: use \"lax\" (the default) or \"strict\"",
+                    self.cookie_same_site
+                ),
+            ));
+        }
+        if self.reissue_threshold_secs > MAX_TTL_SECS {
+            return Err(invalid(
+                "reissue_threshold_secs",
+                format!("must be at most {MAX_TTL_SECS}"),
+            ));
+        }
         Ok(())
+    }
+
+    /// How early an access cookie is reissued: the configured threshold, but never more than
+    /// half the access lifetime (else every request would mint a new token).
+    pub fn reissue_threshold(&self) -> u64 {
+        self.reissue_threshold_secs.min(self.access_ttl_secs / 2)
+    }
+
+    /// `SameSite` for the auth cookies, already validated.
+    pub fn same_site(&self) -> rocket::http::SameSite {
+        match self.cookie_same_site.to_ascii_lowercase().as_str() {
+            "strict" => rocket::http::SameSite::Strict,
+            _ => rocket::http::SameSite::Lax,
+        }
     }
 
     /// argon2id cost parameters, already validated.

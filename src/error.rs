@@ -1,5 +1,6 @@
 //! One error type for the whole application, and the catchers that turn any failure into a
-//! response: JSON (`{"statusCode", "name", "description"}`) under `/api`, an HTML page elsewhere.
+//! response: JSON (`{"statusCode", "name", "description"}`) under `/api`, an HTML page elsewhere
+//! (and, for a page that needs a signed-in user, a redirect to the login page).
 
 use std::io::Cursor;
 
@@ -9,7 +10,9 @@ use rocket::request::{Outcome, Request};
 use rocket::response::{self, Responder, Response};
 use serde::Serialize;
 
-use crate::auth::AuthError;
+use crate::auth::{AuthError, guards};
+use crate::cookies::CookiePolicy;
+use crate::headers::is_api;
 
 /// Everything a request can fail with. Each variant knows its HTTP status.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -23,6 +26,13 @@ pub enum AppError {
     /// 403: authenticated, but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// 403: the credentials are fine but the account is disabled or deleted. Pages treat it as
+    /// "signed out" and send the browser to the login page.
+    #[error("{0}")]
+    AccountUnavailable(String),
+    /// 403: a cookie-authenticated write without proof that it came from our own pages.
+    #[error("{0}")]
+    CsrfRejected(String),
     /// 404
     #[error("{0}")]
     NotFound(String),
@@ -51,7 +61,9 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => Status::BadRequest,
             AppError::Unauthorized(_) => Status::Unauthorized,
-            AppError::Forbidden(_) => Status::Forbidden,
+            AppError::Forbidden(_)
+            | AppError::AccountUnavailable(_)
+            | AppError::CsrfRejected(_) => Status::Forbidden,
             AppError::NotFound(_) => Status::NotFound,
             AppError::MethodNotAllowed(_) => Status::MethodNotAllowed,
             AppError::PayloadTooLarge(_) => Status::PayloadTooLarge,
@@ -68,6 +80,14 @@ impl AppError {
             AppError::Internal(_) => "An unknown error has occurred".into(),
             other => other.to_string(),
         }
+    }
+
+    /// True when the caller is not (or no longer) signed in: pages answer with the login page.
+    pub fn is_sign_in_failure(&self) -> bool {
+        matches!(
+            self,
+            AppError::Unauthorized(_) | AppError::AccountUnavailable(_)
+        )
     }
 
     /// The error Rocket reports when no handler or guard said more than a status.
@@ -108,7 +128,8 @@ impl From<AuthError> for AppError {
             | AuthError::MissingToken(_)
             | AuthError::SessionEnded
             | AuthError::InvalidCredentials => AppError::Unauthorized(e.to_string()),
-            AuthError::UserUnavailable | AuthError::NotAdmin => AppError::Forbidden(e.to_string()),
+            AuthError::UserUnavailable => AppError::AccountUnavailable(e.to_string()),
+            AuthError::NotAdmin => AppError::Forbidden(e.to_string()),
             AuthError::Internal(cause) => AppError::Internal(cause),
         }
     }
@@ -131,12 +152,10 @@ struct ErrorBody<'a> {
     description: String,
 }
 
-impl<'r> Responder<'r, 'static> for AppError {
-    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+impl AppError {
+    /// The JSON error response of the API.
+    fn json_response(&self) -> response::Result<'static> {
         let status = self.status();
-        if let AppError::Internal(cause) = &self {
-            log::error!("internal error: {cause}");
-        }
         let body = ErrorBody {
             status_code: status.code,
             name: status.reason().unwrap_or("Error"),
@@ -148,7 +167,7 @@ impl<'r> Responder<'r, 'static> for AppError {
             .status(status)
             .header(ContentType::JSON)
             .sized_body(json.len(), Cursor::new(json));
-        match &self {
+        match self {
             AppError::Unauthorized(_) => {
                 response.header(Header::new("WWW-Authenticate", "Bearer"));
             }
@@ -159,6 +178,28 @@ impl<'r> Responder<'r, 'static> for AppError {
             _ => {}
         }
         Ok(response.finalize())
+    }
+}
+
+/// JSON under `/api`, an HTML page (or the login redirect) everywhere else.
+impl<'r> Responder<'r, 'static> for AppError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        if let AppError::Internal(cause) = &self {
+            log::error!("internal error: {cause}");
+        }
+        let user = guards::after_failure(req);
+        // Cookies that no longer authenticate anyone are deleted, so the browser stops sending them.
+        if self.is_sign_in_failure()
+            && guards::sent_session_cookies(req)
+            && let Some(policy) = req.rocket().state::<CookiePolicy>()
+        {
+            policy.clear_session(req.cookies());
+        }
+        if is_api(req) {
+            self.json_response()
+        } else {
+            crate::routes::pages::error_response(&self, user, req)
+        }
     }
 }
 
@@ -198,7 +239,7 @@ fn api_catcher<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
 
 fn page_catcher<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
     let error = remembered(req).unwrap_or_else(|| AppError::from_status(status));
-    Box::pin(async move { crate::routes::pages::error_page(&error).respond_to(req) })
+    Box::pin(async move { error.respond_to(req) })
 }
 
 /// JSON errors for everything under `/api`.

@@ -1,5 +1,7 @@
 //! Headers on every `/api` response (errors included): CORS for the configured origins, and
-//! no caching. `X-Content-Type-Options: nosniff` comes from Rocket's Shield, on every response.
+//! no caching; and on every page: a Content-Security-Policy and no caching.
+//! `X-Content-Type-Options`, `Referrer-Policy` and `X-Frame-Options` come from Rocket's Shield,
+//! on every response.
 
 use std::collections::BTreeSet;
 
@@ -37,7 +39,8 @@ impl Cors {
     }
 }
 
-fn is_api(req: &Request<'_>) -> bool {
+/// True for requests under `/api`.
+pub fn is_api(req: &Request<'_>) -> bool {
     let path = req.uri().path();
     path == "/api" || path.starts_with("/api/")
 }
@@ -67,6 +70,36 @@ impl Fairing for ApiHeaders {
         if let Some(origin) = granted {
             res.set_raw_header("Access-Control-Allow-Origin", origin.to_owned());
             res.set_raw_header("Access-Control-Allow-Credentials", "true");
+        }
+    }
+}
+
+/// The Content-Security-Policy of every page: our own files only, no inline script or style,
+/// forms post only to us, and no framing (clickjacking).
+pub const PAGE_CSP: &str = "default-src 'self'; base-uri 'none'; object-src 'none'; \
+                            form-action 'self'; frame-ancestors 'none'";
+
+/// Headers on every response outside `/api`: the CSP, and no caching of pages (they show who is
+/// signed in and carry CSRF tokens). Static files set their own long-lived `Cache-Control`.
+/// `X-Content-Type-Options`, `Referrer-Policy` and `X-Frame-Options` come from Rocket's Shield.
+pub struct PageHeaders;
+
+#[rocket::async_trait]
+impl Fairing for PageHeaders {
+    fn info(&self) -> Info {
+        Info {
+            name: "Page headers (CSP, no caching)",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        if is_api(req) {
+            return;
+        }
+        res.set_raw_header("Content-Security-Policy", PAGE_CSP);
+        if !res.headers().contains("Cache-Control") {
+            res.set_raw_header("Cache-Control", "no-store");
         }
     }
 }

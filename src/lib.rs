@@ -8,6 +8,8 @@ pub mod auth;
 pub mod body;
 pub mod cli;
 pub mod config;
+pub mod cookies;
+pub mod csrf;
 pub mod error;
 pub mod headers;
 pub mod routes;
@@ -18,13 +20,16 @@ use std::sync::Arc;
 
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
+use rocket::shield::{Frame, Referrer, Shield};
 use rocket::{Build, Rocket};
 
 use auth::passwords::Passwords;
 use auth::tokens::{TokenKeys, TokenType};
 use auth::{Auth, now};
 use config::{AuthConfig, secret_advice};
-use headers::{ApiHeaders, Cors};
+use cookies::CookiePolicy;
+use csrf::Csrf;
+use headers::{ApiHeaders, Cors, PageHeaders};
 use store::{SqliteStore, Store};
 
 /// The demo accounts of the original example, created in the debug profile on an empty database.
@@ -38,7 +43,11 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
             "jwtapp authentication",
             |rocket| async move {
                 match setup(rocket.figment()).await {
-                    Ok((auth, cors)) => Ok(rocket.manage(auth).manage(cors)),
+                    Ok(services) => Ok(rocket
+                        .manage(services.auth)
+                        .manage(services.cors)
+                        .manage(services.cookies)
+                        .manage(services.csrf)),
                     Err(message) => {
                         log::error!("jwtapp cannot start: {message}");
                         Err(rocket)
@@ -47,6 +56,13 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
             },
         ))
         .attach(ApiHeaders)
+        .attach(PageHeaders)
+        // nosniff (Shield's default), no framing, and no full URLs leaking to other sites.
+        .attach(
+            Shield::default()
+                .enable(Frame::Deny)
+                .enable(Referrer::SameOrigin),
+        )
         .mount("/", routes::pages::routes())
         .mount("/", assets::routes())
         .mount("/api", routes::api::routes())
@@ -59,8 +75,16 @@ fn is_debug(figment: &Figment) -> bool {
     figment.profile() == rocket::Config::DEBUG_PROFILE
 }
 
+/// The services the routes use, managed by Rocket.
+struct Services {
+    auth: Auth,
+    cors: Cors,
+    cookies: CookiePolicy,
+    csrf: Csrf,
+}
+
 /// Reads the settings, opens the store and builds the services. Errors are one readable line.
-async fn setup(figment: &Figment) -> Result<(Auth, Cors), String> {
+async fn setup(figment: &Figment) -> Result<Services, String> {
     for key in AuthConfig::unknown_keys(figment) {
         log::warn!(
             "Rocket.toml: unknown setting `auth.{key}` is ignored (a typo, or a setting of a newer jwtapp?)"
@@ -96,7 +120,7 @@ async fn setup(figment: &Figment) -> Result<(Auth, Cors), String> {
     let probe = keys
         .mint(TokenType::Access, "probe", "probe", now(), u64::MAX)
         .map_err(|e| format!("cannot sign tokens: {e}"))?;
-    keys.verify(&probe, TokenType::Access, now())
+    keys.verify(&probe.token, TokenType::Access, now())
         .map_err(|e| format!("cannot verify tokens: {e}"))?;
 
     let (store, passwords) = {
@@ -105,10 +129,19 @@ async fn setup(figment: &Figment) -> Result<(Auth, Cors), String> {
             .await
             .map_err(|e| format!("start-up task failed: {e}"))??
     };
-    Ok((
-        Auth::new(keys, passwords, store, &config),
-        Cors::new(config.cors_origins.clone()),
-    ))
+    let csrf = Csrf::new(&secret).map_err(|e| format!("auth.secret: {e}"))?;
+    if config.reissue_threshold() < config.reissue_threshold_secs {
+        log::info!(
+            "auth.reissue_threshold_secs: using {} s, half the access lifetime",
+            config.reissue_threshold()
+        );
+    }
+    Ok(Services {
+        auth: Auth::new(keys, passwords, store, &config),
+        cors: Cors::new(config.cors_origins.clone()),
+        cookies: CookiePolicy::new(&config),
+        csrf,
+    })
 }
 
 /// Opens the database and, where configured, seeds the demo accounts. Blocking.

@@ -18,7 +18,7 @@ use crate::config::AuthConfig;
 use crate::store::{NewSession, Store, StoreError, User};
 use live::{LiveCache, blocking};
 use passwords::Passwords;
-use tokens::{Claims, TokenError, TokenKeys, TokenType};
+use tokens::{Claims, Minted, TokenError, TokenKeys, TokenType};
 
 /// Seconds since the Unix epoch, the clock tokens are checked against.
 pub fn now() -> u64 {
@@ -83,6 +83,32 @@ impl std::fmt::Debug for TokenPair {
     }
 }
 
+/// A successful login: its tokens and who logged in.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub access: Minted,
+    pub refresh: Minted,
+    pub principal: Principal,
+}
+
+impl Login {
+    /// The tokens as the JSON API hands them out.
+    pub fn token_pair(&self) -> TokenPair {
+        TokenPair {
+            access_token: self.access.token.clone(),
+            refresh_token: self.refresh.token.clone(),
+        }
+    }
+}
+
+/// A caller authenticated by cookies: who, and the access token minted for them when the one
+/// they sent was missing, expired or about to expire.
+#[derive(Debug, Clone)]
+pub struct CookieSession {
+    pub principal: Principal,
+    pub reissued: Option<Minted>,
+}
+
 /// A refresh token that passed every check: signature, claims, type, a live login, an enabled user.
 #[derive(Debug, Clone)]
 pub struct RefreshSession {
@@ -105,6 +131,8 @@ pub struct Auth {
     store: Arc<dyn Store>,
     live: LiveCache,
     refresh_ttl: u64,
+    /// An access cookie with less than this many seconds left is reissued.
+    reissue_threshold: u64,
     /// Bounds concurrent argon2 work to the number of cores: a flood of logins then queues
     /// instead of taking 19 MiB and a blocking thread each, and cannot starve other requests.
     hashing: Semaphore,
@@ -123,6 +151,7 @@ impl Auth {
             live: LiveCache::new(Arc::clone(&store)),
             store,
             refresh_ttl: config.refresh_ttl_secs,
+            reissue_threshold: config.reissue_threshold(),
             hashing: Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
         }
     }
@@ -134,7 +163,7 @@ impl Auth {
         username: String,
         password: String,
         client: ClientInfo,
-    ) -> Result<TokenPair, AuthError> {
+    ) -> Result<Login, AuthError> {
         let store = Arc::clone(&self.store);
         let passwords = self.passwords.clone();
         let now = now();
@@ -170,21 +199,17 @@ impl Auth {
         })
         .await?;
         let user = user.ok_or(AuthError::InvalidCredentials)?;
-        Ok(TokenPair {
-            access_token: self.mint(
-                TokenType::Access,
-                &user.username,
-                &session_id,
-                now,
-                expires_at,
-            )?,
-            refresh_token: self.mint(
-                TokenType::Refresh,
-                &user.username,
-                &session_id,
-                now,
-                expires_at,
-            )?,
+        let principal = Principal {
+            user_id: user.id,
+            username: user.username,
+            enabled: user.enabled,
+            is_admin: user.is_admin,
+            session_id,
+        };
+        Ok(Login {
+            access: self.mint(TokenType::Access, &principal, now, expires_at)?,
+            refresh: self.mint(TokenType::Refresh, &principal, now, expires_at)?,
+            principal,
         })
     }
 
@@ -208,13 +233,47 @@ impl Auth {
         })
     }
 
+    /// Authenticates a browser by its cookies. A valid access token with more than the reissue
+    /// threshold left is enough; otherwise a valid refresh token of a live login gets a new
+    /// access token, minted here, which the caller sets as the new cookie.
+    pub async fn authenticate_cookies(
+        &self,
+        access: Option<&str>,
+        refresh: Option<&str>,
+    ) -> Result<CookieSession, AuthError> {
+        let now = now();
+        let verified = access.map(|token| self.keys.verify(token, TokenType::Access, now));
+        // Fresh enough, or about to expire with nothing to renew it from: use it as it is.
+        if let Some(Ok(claims)) = &verified
+            && (refresh.is_none() || claims.exp >= now + self.reissue_threshold)
+        {
+            let (principal, _) = self.live_principal(claims, now).await?;
+            return Ok(CookieSession {
+                principal,
+                reissued: None,
+            });
+        }
+        match refresh {
+            Some(refresh) => {
+                let session = self.authenticate_refresh(refresh).await?;
+                let access = self.refresh(&session)?;
+                Ok(CookieSession {
+                    principal: session.principal,
+                    reissued: Some(access),
+                })
+            }
+            None => Err(match verified {
+                Some(Err(e)) => e.into(),
+                _ => AuthError::SessionEnded,
+            }),
+        }
+    }
+
     /// Mints a new access token for the login of a verified refresh token.
-    pub fn refresh(&self, session: &RefreshSession) -> Result<String, AuthError> {
-        let principal = &session.principal;
+    pub fn refresh(&self, session: &RefreshSession) -> Result<Minted, AuthError> {
         self.mint(
             TokenType::Access,
-            &principal.username,
-            &principal.session_id,
+            &session.principal,
             now(),
             session.expires_at,
         )
@@ -266,13 +325,18 @@ impl Auth {
     fn mint(
         &self,
         typ: TokenType,
-        username: &str,
-        sid: &str,
+        principal: &Principal,
         now: u64,
         not_after: u64,
-    ) -> Result<String, AuthError> {
+    ) -> Result<Minted, AuthError> {
         self.keys
-            .mint(typ, username, sid, now, not_after)
+            .mint(
+                typ,
+                &principal.username,
+                &principal.session_id,
+                now,
+                not_after,
+            )
             .map_err(|e| AuthError::Internal(format!("cannot sign a token: {e}")))
     }
 }

@@ -61,6 +61,24 @@ pub enum TokenError {
     NotARefreshToken,
 }
 
+/// A freshly signed token and when it expires (what a cookie's `Max-Age` is bounded by).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Minted {
+    pub token: String,
+    /// Seconds since the Unix epoch; the token's `exp`.
+    pub expires_at: u64,
+}
+
+// Tokens are credentials: never in logs.
+impl fmt::Debug for Minted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Minted")
+            .field("token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
 /// Signing key and verification rules, built once from the configuration.
 pub struct TokenKeys {
     encoding: EncodingKey,
@@ -134,7 +152,7 @@ impl TokenKeys {
         sid: &str,
         now: u64,
         not_after: u64,
-    ) -> Result<String, jsonwebtoken::errors::Error> {
+    ) -> Result<Minted, jsonwebtoken::errors::Error> {
         let claims = Claims {
             sub: username.to_owned(),
             iat: now,
@@ -146,7 +164,11 @@ impl TokenKeys {
             aud: self.audience.clone(),
             sid: sid.to_owned(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok(Minted {
+            token,
+            expires_at: claims.exp,
+        })
     }
 
     /// Checks signature, algorithm, every claim and the token type. Says nothing about whether the

@@ -1,12 +1,14 @@
 //! The JSON API, compatible with the original Flask example's Angular client.
 
+use rocket::http::CookieJar;
 use rocket::serde::json::Json;
 use rocket::{Route, State, get, post, routes};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::guards::{AdminUser, AuthUser, RefreshToken};
+use crate::auth::guards::{AdminUser, AuthUser, RefreshToken, Via};
 use crate::auth::{Auth, ClientInfo, TokenPair};
 use crate::body::JsonBody;
+use crate::cookies::CookiePolicy;
 use crate::error::AppError;
 use crate::sample::{Sample, SampleRequest};
 
@@ -46,7 +48,8 @@ async fn login(
     client: ClientInfo,
 ) -> Result<Json<TokenPair>, AppError> {
     let Credentials { username, password } = credentials.0;
-    Ok(Json(auth.login(username, password, client).await?))
+    let login = auth.login(username, password, client).await?;
+    Ok(Json(login.token_pair()))
 }
 
 #[derive(Serialize)]
@@ -73,11 +76,22 @@ pub struct AccessToken {
     access_token: String,
 }
 
-// The Angular client posts `{}`; the body carries nothing, so it is not read.
+// The Angular client posts `{}`; the body carries nothing, so it is not read. A same-origin
+// script may use the refresh cookie instead (with `X-CSRF-Token`); its access cookie is renewed too.
 #[post("/auth/refresh")]
-async fn refresh(token: RefreshToken, auth: &State<Auth>) -> Result<Json<AccessToken>, AppError> {
-    let access_token = auth.refresh(&token.0)?;
-    Ok(Json(AccessToken { access_token }))
+async fn refresh(
+    token: RefreshToken,
+    auth: &State<Auth>,
+    jar: &CookieJar<'_>,
+    cookies: &State<CookiePolicy>,
+) -> Result<Json<AccessToken>, AppError> {
+    let access = auth.refresh(&token.session)?;
+    if token.via == Via::Cookies {
+        cookies.set_access(jar, &access);
+    }
+    Ok(Json(AccessToken {
+        access_token: access.token,
+    }))
 }
 
 #[derive(Serialize)]
@@ -86,8 +100,16 @@ pub struct LoggedOut {
 }
 
 #[post("/auth/logout")]
-async fn logout(token: RefreshToken, auth: &State<Auth>) -> Result<Json<LoggedOut>, AppError> {
-    auth.logout(&token.0.principal).await?;
+async fn logout(
+    token: RefreshToken,
+    auth: &State<Auth>,
+    jar: &CookieJar<'_>,
+    cookies: &State<CookiePolicy>,
+) -> Result<Json<LoggedOut>, AppError> {
+    auth.logout(&token.session.principal).await?;
+    if token.via == Via::Cookies {
+        cookies.clear_session(jar);
+    }
     Ok(Json(LoggedOut {
         message: "Logged out",
     }))

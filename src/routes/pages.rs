@@ -1,55 +1,519 @@
-//! Server-rendered pages (Askama templates under `templates/`).
+//! Server-rendered pages (Askama templates under `templates/`): the whole application of the
+//! original example for browsers without a JavaScript framework.
+//!
+//! A page behind [`Viewer`] or [`AdminViewer`] never renders without a live session: the guard
+//! fails, and [`error_response`] answers `303 See Other` to `/login?next=<the page>`.
 
 use askama::Template;
-use rocket::http::Status;
+use rocket::form::FromForm;
+use rocket::http::{CookieJar, Status};
+use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::content::RawHtml;
-use rocket::{Route, get, routes};
+use rocket::response::{self, Redirect, Responder};
+use rocket::{Either, Route, State, get, post, routes};
 
+use crate::auth::guards::{AdminUser, AuthUser, Authenticated, Via};
+use crate::auth::{Auth, AuthError, ClientInfo, Principal};
+use crate::body::FormBody;
+use crate::cookies::CookiePolicy;
+use crate::csrf::{self, Csrf, CsrfField, LoginForm, SessionForm};
 use crate::error::AppError;
+use crate::sample::{DEFAULT_EXAMPLE, SampleError, double_text};
 
 /// Everything mounted at `/`.
 pub fn routes() -> Vec<Route> {
-    routes![index]
+    routes![
+        login_page,
+        login_submit,
+        home,
+        user_content,
+        user_content_submit,
+        admin_content,
+        admin_content_submit,
+        denied,
+        logout_page,
+        logout_submit,
+    ]
+}
+
+/// A rendered page and its status.
+type Page = (Status, RawHtml<String>);
+
+/// What the shared layout (`base.html`) shows: who is signed in, and their CSRF token for scripts.
+pub struct Layout {
+    user: Option<Principal>,
+    csrf_token: Option<String>,
+}
+
+impl Layout {
+    fn anonymous() -> Layout {
+        Layout {
+            user: None,
+            csrf_token: None,
+        }
+    }
+
+    fn for_user(principal: Principal, csrf: Option<&Csrf>) -> Layout {
+        Layout {
+            csrf_token: csrf.map(|csrf| csrf.session_token(&principal.session_id)),
+            user: Some(principal),
+        }
+    }
+}
+
+/// A signed-in user looking at a page, with what the layout needs.
+pub struct Viewer {
+    principal: Principal,
+    layout: Layout,
+}
+
+fn viewer(req: &Request<'_>, principal: Principal) -> Viewer {
+    Viewer {
+        layout: Layout::for_user(principal.clone(), req.rocket().state::<Csrf>()),
+        principal,
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Viewer {
+    type Error = AppError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AppError> {
+        AuthUser::from_request(req)
+            .await
+            .map(|AuthUser(principal)| viewer(req, principal))
+    }
+}
+
+/// A signed-in administrator looking at a page.
+pub struct AdminViewer(Viewer);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AdminViewer {
+    type Error = AppError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AppError> {
+        AdminUser::from_request(req)
+            .await
+            .map(|AdminUser(principal)| AdminViewer(viewer(req, principal)))
+    }
+}
+
+/// Renders a template with `status`, turning a template failure into a logged 500.
+fn render(status: Status, page: &impl Template) -> Result<Page, AppError> {
+    page.render()
+        .map(|html| (status, RawHtml(html)))
+        .map_err(|e| AppError::Internal(format!("template failed: {e}")))
+}
+
+// ----- login -----
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    layout: Layout,
+    username: &'a str,
+    next: &'a str,
+    csrf_token: String,
+    error: Option<&'a str>,
+}
+
+/// The only message a failed login shows: it does not say which part was wrong.
+const LOGIN_FAILED: &str = "Invalid username or password.";
+
+/// Longest `next` accepted; anything longer is not one of our pages.
+const MAX_NEXT_LEN: usize = 2048;
+
+/// `next` when it is a path on this site, so a login link cannot send the user elsewhere:
+/// it must start with a single `/` (`//host` and `/\host` are other sites to a browser) and
+/// hold no backslash, whitespace or control character.
+pub fn local_path(next: &str) -> Option<&str> {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= MAX_NEXT_LEN
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control());
+    local.then_some(next)
+}
+
+/// `/login?next=<path>`, for a page that needs a signed-in user.
+fn login_location(next: &str) -> String {
+    if local_path(next).is_none() || next == "/" {
+        return "/login".into();
+    }
+    let mut location = String::from("/login?next=");
+    for byte in next.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            location.push(byte as char);
+        } else {
+            location.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    location
+}
+
+/// The browser's login-form nonce, made (and set as a cookie) when it has none.
+fn login_nonce(jar: &CookieJar<'_>, policy: &CookiePolicy) -> String {
+    match policy.login_nonce(jar) {
+        Some(nonce)
+            if nonce.len() == 22
+                && nonce
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            nonce.to_owned()
+        }
+        _ => {
+            let nonce = Csrf::new_nonce();
+            policy.set_login_nonce(jar, &nonce);
+            nonce
+        }
+    }
+}
+
+fn login_form(
+    status: Status,
+    jar: &CookieJar<'_>,
+    policy: &CookiePolicy,
+    csrf: &Csrf,
+    username: &str,
+    next: Option<&str>,
+    error: Option<&str>,
+) -> Result<Page, AppError> {
+    let nonce = login_nonce(jar, policy);
+    render(
+        status,
+        &LoginPage {
+            layout: Layout::anonymous(),
+            username,
+            next: next.and_then(local_path).unwrap_or(""),
+            csrf_token: csrf.login_token(&nonce),
+            error,
+        },
+    )
+}
+
+#[get("/login?<next>")]
+fn login_page(
+    next: Option<&str>,
+    jar: &CookieJar<'_>,
+    policy: &State<CookiePolicy>,
+    csrf: &State<Csrf>,
+) -> Result<Page, AppError> {
+    login_form(Status::Ok, jar, policy, csrf, "", next, None)
+}
+
+#[derive(FromForm)]
+struct LoginFields {
+    username: String,
+    password: String,
+    next: Option<String>,
+    csrf_token: String,
+}
+
+impl CsrfField for LoginFields {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+#[post("/login", data = "<form>")]
+async fn login_submit(
+    form: LoginForm<LoginFields>,
+    client: ClientInfo,
+    jar: &CookieJar<'_>,
+    auth: &State<Auth>,
+    policy: &State<CookiePolicy>,
+    csrf: &State<Csrf>,
+) -> Result<Either<Redirect, Page>, AppError> {
+    let LoginFields {
+        username,
+        password,
+        next,
+        ..
+    } = form.0;
+    let login = match auth.login(username.clone(), password, client).await {
+        Ok(login) => login,
+        Err(AuthError::InvalidCredentials) => {
+            let page = login_form(
+                Status::Unauthorized,
+                jar,
+                policy,
+                csrf,
+                &username,
+                next.as_deref(),
+                Some(LOGIN_FAILED),
+            )?;
+            return Ok(Either::Right(page));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // A login the browser had before is ended rather than left orphaned; its cookies are
+    // replaced below, so nothing planted before this login is ever adopted.
+    if let Some(previous) = policy.session(jar).refresh
+        && let Ok(previous) = auth.authenticate_refresh(previous).await
+        && let Err(e) = auth.logout(&previous.principal).await
+    {
+        log::warn!("could not end the previous login of this browser: {e}");
+    }
+    let csrf_token = csrf.session_token(&login.principal.session_id);
+    policy.set_session(jar, &login.access, &login.refresh, &csrf_token);
+    policy.clear_login_nonce(jar);
+    let target = next.as_deref().and_then(local_path).unwrap_or("/");
+    Ok(Either::Left(Redirect::to(target.to_owned())))
+}
+
+// ----- signed-in pages -----
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    layout: &'a Layout,
+    principal: &'a Principal,
+}
+
+#[get("/")]
+fn home(viewer: Viewer) -> Result<Page, AppError> {
+    render(
+        Status::Ok,
+        &HomePage {
+            layout: &viewer.layout,
+            principal: &viewer.principal,
+        },
+    )
 }
 
 #[derive(Template)]
-#[template(path = "index.html")]
-struct IndexPage;
+#[template(path = "content.html")]
+struct ContentPage<'a> {
+    layout: &'a Layout,
+    title: &'a str,
+    action: &'a str,
+    value: &'a str,
+    result: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+#[derive(FromForm)]
+struct SampleFields {
+    example: String,
+    csrf_token: String,
+}
+
+impl CsrfField for SampleFields {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+const USER_CONTENT: (&str, &str) = ("User content", "/user-content");
+const ADMIN_CONTENT: (&str, &str) = ("Admin content", "/admin-content");
+
+/// The sample form, prefilled with the original's 123.
+fn sample_form(viewer: &Viewer, (title, action): (&str, &str)) -> Result<Page, AppError> {
+    render(
+        Status::Ok,
+        &ContentPage {
+            layout: &viewer.layout,
+            title,
+            action,
+            value: DEFAULT_EXAMPLE,
+            result: None,
+            error: None,
+        },
+    )
+}
+
+/// The sample form after a submission: the doubled value, or why it cannot be doubled (422).
+fn sample_result(
+    viewer: &Viewer,
+    (title, action): (&str, &str),
+    fields: &SampleFields,
+) -> Result<Page, AppError> {
+    let entered = fields.example.trim();
+    let (status, value, result, error) = match double_text(entered) {
+        Ok(doubled) => (Status::Ok, doubled.clone(), Some(doubled), None),
+        Err(e) => (
+            Status::UnprocessableEntity,
+            entered.to_owned(),
+            None,
+            Some(match e {
+                SampleError::NotANumber => "Enter a number, such as 123 or 1.5.",
+                SampleError::OutOfRange => {
+                    "That number is too large to double: the value and its double must fit in a \
+                     64-bit floating-point number."
+                }
+            }),
+        ),
+    };
+    render(
+        status,
+        &ContentPage {
+            layout: &viewer.layout,
+            title,
+            action,
+            value: &value,
+            result: result.as_deref(),
+            error,
+        },
+    )
+}
+
+#[get("/user-content")]
+fn user_content(viewer: Viewer) -> Result<Page, AppError> {
+    sample_form(&viewer, USER_CONTENT)
+}
+
+#[post("/user-content", data = "<form>")]
+fn user_content_submit(viewer: Viewer, form: SessionForm<SampleFields>) -> Result<Page, AppError> {
+    sample_result(&viewer, USER_CONTENT, &form.0)
+}
+
+#[get("/admin-content")]
+fn admin_content(admin: AdminViewer) -> Result<Page, AppError> {
+    sample_form(&admin.0, ADMIN_CONTENT)
+}
+
+#[post("/admin-content", data = "<form>")]
+fn admin_content_submit(
+    admin: AdminViewer,
+    form: SessionForm<SampleFields>,
+) -> Result<Page, AppError> {
+    sample_result(&admin.0, ADMIN_CONTENT, &form.0)
+}
+
+#[derive(Template)]
+#[template(path = "denied.html")]
+struct DeniedPage<'a> {
+    layout: &'a Layout,
+    reason: Option<&'a str>,
+}
+
+#[get("/denied")]
+fn denied(viewer: Viewer) -> Result<Page, AppError> {
+    render(
+        Status::Forbidden,
+        &DeniedPage {
+            layout: &viewer.layout,
+            reason: None,
+        },
+    )
+}
+
+// ----- logout -----
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage<'a> {
+    layout: &'a Layout,
+}
+
+#[get("/logout")]
+fn logout_page(viewer: Viewer) -> Result<Page, AppError> {
+    render(
+        Status::Ok,
+        &LogoutPage {
+            layout: &viewer.layout,
+        },
+    )
+}
+
+#[derive(FromForm)]
+struct LogoutFields {
+    csrf_token: String,
+}
+
+/// Ends the login (server side, like the API's logout) and deletes every cookie login set.
+/// Works for anyone with cookies: stale cookies of an ended session are simply deleted.
+#[post("/logout", data = "<form>")]
+async fn logout_submit(
+    who: Result<Authenticated, AppError>,
+    form: Option<FormBody<LogoutFields>>,
+    jar: &CookieJar<'_>,
+    auth: &State<Auth>,
+    policy: &State<CookiePolicy>,
+    csrf: &State<Csrf>,
+) -> Result<Redirect, AppError> {
+    match who {
+        Ok(who) => {
+            let token = form.as_ref().map_or("", |form| form.0.csrf_token.as_str());
+            if who.via == Via::Cookies && !csrf.is_session_token(&who.principal.session_id, token) {
+                return Err(csrf::refused());
+            }
+            match auth.logout(&who.principal).await {
+                Ok(()) | Err(AuthError::SessionEnded) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // A forged request changes nothing, and a failure on our side is not hidden.
+        Err(e @ (AppError::CsrfRejected(_) | AppError::Internal(_))) => return Err(e),
+        // No live login behind these cookies: nothing to revoke, only cookies to delete.
+        Err(_) => {}
+    }
+    policy.clear_session(jar);
+    Ok(Redirect::to("/login"))
+}
+
+// ----- errors -----
 
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    layout: &'a Layout,
     code: u16,
     name: &'a str,
     description: String,
 }
 
-/// Renders a template, turning a template failure into a logged 500.
-fn render(page: &impl Template) -> Result<RawHtml<String>, AppError> {
-    page.render()
-        .map(RawHtml)
-        .map_err(|e| AppError::Internal(format!("template failed: {e}")))
-}
-
-#[get("/")]
-fn index() -> Result<RawHtml<String>, AppError> {
-    render(&IndexPage)
-}
-
-/// The HTML page for an error, with its status.
-pub fn error_page(error: &AppError) -> (Status, RawHtml<String>) {
-    let status = error.status();
-    if let AppError::Internal(cause) = error {
-        log::error!("internal error: {cause}");
+/// The response to a failed page request: the login redirect when the caller is not signed
+/// in, the access-denied page for a signed-in user without the rights, an error page otherwise.
+pub fn error_response<'r>(
+    error: &AppError,
+    user: Option<Principal>,
+    req: &'r Request<'_>,
+) -> response::Result<'static> {
+    if error.is_sign_in_failure() {
+        let mut next = req.uri().path().to_string();
+        if req.method() == rocket::http::Method::Get
+            && let Some(query) = req.uri().query()
+        {
+            next = format!("{next}?{query}");
+        }
+        return Redirect::to(login_location(&next)).respond_to(req);
     }
-    let page = ErrorPage {
-        code: status.code,
-        name: status.reason().unwrap_or("Error"),
-        description: error.description(),
+    let layout = match user {
+        Some(principal) => Layout::for_user(principal, req.rocket().state::<Csrf>()),
+        None => Layout::anonymous(),
     };
-    // The error page has no inputs that can fail to render; fall back to plain text regardless.
-    let html = page
-        .render()
-        .unwrap_or_else(|_| format!("<!DOCTYPE html><title>{0}</title><h1>{0}</h1>", status.code));
-    (status, RawHtml(html))
+    let status = error.status();
+    let page = match error {
+        AppError::Forbidden(reason) => render(
+            status,
+            &DeniedPage {
+                layout: &layout,
+                reason: Some(reason),
+            },
+        ),
+        _ => render(
+            status,
+            &ErrorPage {
+                layout: &layout,
+                code: status.code,
+                name: status.reason().unwrap_or("Error"),
+                description: error.description(),
+            },
+        ),
+    };
+    // A template failure here cannot go through the error page again; fall back to plain text.
+    let page = page.unwrap_or_else(|_| {
+        (
+            status,
+            RawHtml(format!(
+                "<!DOCTYPE html><title>{0}</title><h1>{0}</h1>",
+                status.code
+            )),
+        )
+    });
+    page.respond_to(req)
 }

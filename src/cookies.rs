@@ -1,0 +1,192 @@
+//! The browser session's cookies: their names and attributes, set and cleared in one place.
+//!
+//! Login sets three cookies, all `Path=/` (the guard on every page needs the refresh cookie to
+//! reissue the access cookie) and all with the same `Secure` and `SameSite` attributes:
+//!
+//! | cookie | holds | `HttpOnly` | `Max-Age` |
+//! |---|---|---|---|
+//! | `jwtapp_access` | the access JWT | yes | the access token's remaining lifetime |
+//! | `jwtapp_refresh` | the refresh JWT | yes | the refresh token's remaining lifetime |
+//! | `jwtapp_csrf` | the session's CSRF token | no: a same-origin script sends it back as `X-CSRF-Token` | as the refresh cookie |
+//!
+//! The login form adds a fourth, `jwtapp_login`, binding its pre-session CSRF token to the browser.
+//! With `cookie_secure` (the default) every name carries the `__Host-` prefix, which browsers
+//! accept only from a secure origin, with `Secure`, `Path=/` and no `Domain`.
+
+use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::time::{Duration, OffsetDateTime};
+
+use crate::auth::now;
+use crate::auth::tokens::Minted;
+use crate::config::AuthConfig;
+
+/// How long a login form stays usable, in seconds.
+const LOGIN_FORM_LIFETIME: i64 = 24 * 3600;
+
+/// Names and attributes of the auth cookies, from the configuration.
+#[derive(Debug, Clone)]
+pub struct CookiePolicy {
+    secure: bool,
+    same_site: SameSite,
+    access: String,
+    refresh: String,
+    csrf: String,
+    login: String,
+}
+
+/// The session cookies a request carried (values only; nothing here is verified yet).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SessionCookies<'r> {
+    pub access: Option<&'r str>,
+    pub refresh: Option<&'r str>,
+}
+
+impl SessionCookies<'_> {
+    pub fn is_empty(&self) -> bool {
+        self.access.is_none() && self.refresh.is_none()
+    }
+}
+
+impl CookiePolicy {
+    pub fn new(config: &AuthConfig) -> CookiePolicy {
+        let prefix = if config.cookie_secure { "__Host-" } else { "" };
+        CookiePolicy {
+            secure: config.cookie_secure,
+            same_site: config.same_site(),
+            access: format!("{prefix}jwtapp_access"),
+            refresh: format!("{prefix}jwtapp_refresh"),
+            csrf: format!("{prefix}jwtapp_csrf"),
+            login: format!("{prefix}jwtapp_login"),
+        }
+    }
+
+    pub fn access_name(&self) -> &str {
+        &self.access
+    }
+
+    pub fn refresh_name(&self) -> &str {
+        &self.refresh
+    }
+
+    pub fn csrf_name(&self) -> &str {
+        &self.csrf
+    }
+
+    pub fn login_name(&self) -> &str {
+        &self.login
+    }
+
+    /// The access and refresh cookies of a request.
+    pub fn session<'r>(&self, jar: &'r CookieJar<'_>) -> SessionCookies<'r> {
+        SessionCookies {
+            access: value(jar, &self.access),
+            refresh: value(jar, &self.refresh),
+        }
+    }
+
+    /// The login form's nonce, if the browser has one.
+    pub fn login_nonce<'r>(&self, jar: &'r CookieJar<'_>) -> Option<&'r str> {
+        value(jar, &self.login)
+    }
+
+    /// Sets the cookies of a new login, replacing whatever the browser had.
+    pub fn set_session(
+        &self,
+        jar: &CookieJar<'_>,
+        access: &Minted,
+        refresh: &Minted,
+        csrf_token: &str,
+    ) {
+        jar.add(self.build(
+            &self.access,
+            access.token.clone(),
+            true,
+            until(access.expires_at),
+        ));
+        jar.add(self.build(
+            &self.refresh,
+            refresh.token.clone(),
+            true,
+            until(refresh.expires_at),
+        ));
+        jar.add(self.build(
+            &self.csrf,
+            csrf_token.to_owned(),
+            false,
+            until(refresh.expires_at),
+        ));
+    }
+
+    /// Replaces the access cookie with a freshly minted token.
+    pub fn set_access(&self, jar: &CookieJar<'_>, access: &Minted) {
+        jar.add(self.build(
+            &self.access,
+            access.token.clone(),
+            true,
+            until(access.expires_at),
+        ));
+    }
+
+    /// Deletes every cookie a login set (and the login form's), whether or not the request sent
+    /// them: each removal repeats the name, path and attributes the cookie was set with.
+    pub fn clear_session(&self, jar: &CookieJar<'_>) {
+        for (name, http_only) in [
+            (&self.access, true),
+            (&self.refresh, true),
+            (&self.csrf, false),
+            (&self.login, true),
+        ] {
+            let mut cookie = self.build(name, String::new(), http_only, Duration::ZERO);
+            cookie.set_expires(OffsetDateTime::UNIX_EPOCH);
+            jar.add(cookie);
+        }
+    }
+
+    /// Sets the login form's nonce cookie.
+    pub fn set_login_nonce(&self, jar: &CookieJar<'_>, nonce: &str) {
+        jar.add(self.build(
+            &self.login,
+            nonce.to_owned(),
+            true,
+            Duration::seconds(LOGIN_FORM_LIFETIME),
+        ));
+    }
+
+    /// Deletes the login form's nonce once it has served its purpose.
+    pub fn clear_login_nonce(&self, jar: &CookieJar<'_>) {
+        let mut cookie = self.build(&self.login, String::new(), true, Duration::ZERO);
+        cookie.set_expires(OffsetDateTime::UNIX_EPOCH);
+        jar.add(cookie);
+    }
+
+    /// Every attribute explicit: Rocket's defaults (`SameSite=Strict`, no `HttpOnly`, `Secure`
+    /// only under its own TLS) are not what a session cookie needs.
+    fn build(
+        &self,
+        name: &str,
+        value: String,
+        http_only: bool,
+        max_age: Duration,
+    ) -> Cookie<'static> {
+        Cookie::build((name.to_owned(), value))
+            .path("/")
+            .http_only(http_only)
+            .secure(self.secure)
+            .same_site(self.same_site)
+            .max_age(max_age)
+            .build()
+    }
+}
+
+/// A cookie's value; an empty one counts as absent.
+fn value<'r>(jar: &'r CookieJar<'_>, name: &str) -> Option<&'r str> {
+    jar.get(name)
+        .map(|cookie| cookie.value())
+        .filter(|value| !value.is_empty())
+}
+
+/// `Max-Age` for a token expiring at `expires_at`: its remaining lifetime, never more.
+fn until(expires_at: u64) -> Duration {
+    let left = expires_at.saturating_sub(now());
+    Duration::seconds(i64::try_from(left).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,241 @@
+//! Cross-site request forgery protection for cookie-authenticated writes.
+//!
+//! A browser attaches cookies to requests any site can make, so a cookie-authenticated request
+//! with an unsafe method must also prove it came from our own pages:
+//!
+//! - **Fetch metadata and `Origin`.** A request whose `Sec-Fetch-Site` is anything but
+//!   `same-origin` or `none`, or whose `Origin` is not this server's, is refused outright.
+//! - **A token bound to the session.** Forms carry it in a hidden `csrf_token` field; scripts
+//!   send it as `X-CSRF-Token` (it is readable from the `jwtapp_csrf` cookie and the pages'
+//!   `<meta name="csrf-token">`). It is an HMAC of the session id, so it needs no storage and
+//!   a token of one login is worthless for another.
+//! - **The login form** carries a pre-session token: an HMAC of a random nonce kept in the
+//!   `jwtapp_login` cookie, so a foreign site cannot log a victim into the attacker's account.
+//!
+//! Requests authenticated by an `Authorization` header need none of this: a browser never
+//! attaches that header on its own.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use rocket::data::{self, Data, FromData};
+use rocket::form::FromForm;
+use rocket::http::Method;
+use rocket::request::Request;
+use sha2::Sha256;
+
+use crate::auth::guards::{Via, authenticated};
+use crate::auth::tokens::random_id;
+use crate::body::read_form;
+use crate::cookies::CookiePolicy;
+use crate::error::AppError;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The header a script sends the session's CSRF token in.
+pub const HEADER: &str = "X-CSRF-Token";
+
+/// The message of every CSRF refusal: the same whatever the exact reason.
+const REFUSED: &str = "The request did not come from this site's own pages, or its form has \
+                       expired: go back, reload the page and try again";
+
+/// Makes and checks CSRF tokens. Managed by Rocket.
+pub struct Csrf {
+    /// HMAC keyed with the CSRF key, cloned for each token.
+    mac: HmacSha256,
+}
+
+// The key is a secret: never in logs.
+impl std::fmt::Debug for Csrf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Csrf([redacted])")
+    }
+}
+
+impl Csrf {
+    /// Derives the CSRF key from the signing secret, so that neither can be computed from the other.
+    pub fn new(secret: &[u8]) -> Result<Csrf, hmac::digest::InvalidLength> {
+        let mut derive = HmacSha256::new_from_slice(secret)?;
+        derive.update(b"jwtapp csrf key v1");
+        let key = derive.finalize().into_bytes();
+        Ok(Csrf {
+            mac: HmacSha256::new_from_slice(&key)?,
+        })
+    }
+
+    /// The token of the login `session_id`.
+    pub fn session_token(&self, session_id: &str) -> String {
+        self.token("session", session_id)
+    }
+
+    /// The token of a login form whose browser holds `nonce`.
+    pub fn login_token(&self, nonce: &str) -> String {
+        self.token("login", nonce)
+    }
+
+    /// A fresh nonce for a login form.
+    pub fn new_nonce() -> String {
+        random_id(16)
+    }
+
+    /// Whether `presented` is the token of `session_id`, compared in constant time.
+    pub fn is_session_token(&self, session_id: &str, presented: &str) -> bool {
+        self.verify("session", session_id, presented)
+    }
+
+    /// Whether `presented` is the login token for `nonce`, compared in constant time.
+    pub fn is_login_token(&self, nonce: &str, presented: &str) -> bool {
+        self.verify("login", nonce, presented)
+    }
+
+    fn mac(&self, purpose: &str, subject: &str) -> HmacSha256 {
+        let mut mac = self.mac.clone();
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(subject.as_bytes());
+        mac
+    }
+
+    fn token(&self, purpose: &str, subject: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.mac(purpose, subject).finalize().into_bytes())
+    }
+
+    fn verify(&self, purpose: &str, subject: &str, presented: &str) -> bool {
+        match URL_SAFE_NO_PAD.decode(presented.trim()) {
+            Ok(bytes) => self.mac(purpose, subject).verify_slice(&bytes).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Methods that may change state.
+pub fn is_unsafe(method: Method) -> bool {
+    !matches!(
+        method,
+        Method::Get | Method::Head | Method::Options | Method::Trace
+    )
+}
+
+/// True when the browser says the request was made by another site (or it cannot be told).
+pub fn is_cross_site(req: &Request<'_>) -> bool {
+    // Fetch metadata, sent by every current browser, is the most precise signal.
+    if let Some(site) = req.headers().get_one("Sec-Fetch-Site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    // Older browsers: compare Origin, when sent, with the Host the request was made to.
+    match req.headers().get_one("Origin") {
+        None => false,
+        Some(origin) => {
+            let authority = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            match (authority, req.host()) {
+                (Some(authority), Some(host)) => !authority.eq_ignore_ascii_case(&host.to_string()),
+                // `Origin: null` (sandboxed frames, some redirects) or no Host to compare with.
+                _ => true,
+            }
+        }
+    }
+}
+
+/// The refusal every CSRF check gives.
+pub fn refused() -> AppError {
+    AppError::CsrfRejected(REFUSED.into())
+}
+
+fn csrf_state<'r>(req: &'r Request<'_>) -> Result<(&'r Csrf, &'r CookiePolicy), AppError> {
+    match (
+        req.rocket().state::<Csrf>(),
+        req.rocket().state::<CookiePolicy>(),
+    ) {
+        (Some(csrf), Some(policy)) => Ok((csrf, policy)),
+        _ => Err(AppError::Internal("CSRF state is not managed".into())),
+    }
+}
+
+/// The checks for a cookie-authenticated request to the login `session_id`, made by the guards
+/// before any handler runs: unsafe methods must be same-origin, and API calls must also carry
+/// the session's token in [`HEADER`] (page forms carry it in their body, see [`SessionForm`]).
+pub fn check_cookie_request(req: &Request<'_>, session_id: &str) -> Result<(), AppError> {
+    if !is_unsafe(req.method()) {
+        return Ok(());
+    }
+    if is_cross_site(req) {
+        return Err(refused());
+    }
+    if crate::headers::is_api(req) {
+        let (csrf, _) = csrf_state(req)?;
+        let presented = req.headers().get_one(HEADER).unwrap_or("");
+        if !csrf.is_session_token(session_id, presented) {
+            return Err(refused());
+        }
+    }
+    Ok(())
+}
+
+/// A form that carries a CSRF token in a `csrf_token` field.
+pub trait CsrfField {
+    fn csrf_token(&self) -> &str;
+}
+
+/// A form posted by a signed-in user from one of our pages: parsed, and its `csrf_token`
+/// checked against the session the request guard authenticated. Requests authenticated by an
+/// `Authorization` header need no token.
+pub struct SessionForm<T>(pub T);
+
+#[rocket::async_trait]
+impl<'r, T> FromData<'r> for SessionForm<T>
+where
+    T: CsrfField + for<'a> FromForm<'a> + Send + 'static,
+{
+    type Error = AppError;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        let checked = async {
+            let form: T = read_form(req, data).await?;
+            // The request guard has run (data guards run last), so this is its cached result.
+            let who = authenticated(req).await?;
+            if who.via == Via::Cookies {
+                let (csrf, _) = csrf_state(req)?;
+                if !csrf.is_session_token(&who.principal.session_id, form.csrf_token()) {
+                    return Err(refused());
+                }
+            }
+            Ok(form)
+        };
+        match checked.await {
+            Ok(form) => data::Outcome::Success(SessionForm(form)),
+            Err(error) => data::Outcome::Error((error.remember(req), error)),
+        }
+    }
+}
+
+/// The login form: same-origin, with the pre-session token matching the browser's nonce cookie.
+pub struct LoginForm<T>(pub T);
+
+#[rocket::async_trait]
+impl<'r, T> FromData<'r> for LoginForm<T>
+where
+    T: CsrfField + for<'a> FromForm<'a> + Send + 'static,
+{
+    type Error = AppError;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        let checked = async {
+            if is_cross_site(req) {
+                return Err(refused());
+            }
+            let form: T = read_form(req, data).await?;
+            let (csrf, policy) = csrf_state(req)?;
+            let nonce = policy.login_nonce(req.cookies()).ok_or_else(refused)?;
+            if !csrf.is_login_token(nonce, form.csrf_token()) {
+                return Err(refused());
+            }
+            Ok(form)
+        };
+        match checked.await {
+            Ok(form) => data::Outcome::Success(LoginForm(form)),
+            Err(error) => data::Outcome::Error((error.remember(req), error)),
+        }
+    }
+}
