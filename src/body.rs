@@ -66,13 +66,9 @@ impl<'r, T: DeserializeOwned> FromData<'r> for JsonBody<T> {
     }
 }
 
-/// Reads an `application/x-www-form-urlencoded` body into `T`, with the same precise errors as
-/// the JSON bodies: 415 for another media type, 413 over `limits.form`, 400 for a body that is
-/// not UTF-8, 422 for missing or malformed fields.
-pub async fn read_form<T>(req: &Request<'_>, data: Data<'_>) -> Result<T, AppError>
-where
-    T: for<'a> FromForm<'a> + 'static,
-{
+/// Reads an `application/x-www-form-urlencoded` body, with the same precise errors as the JSON
+/// bodies: 415 for another media type, 413 over `limits.form`, 400 for a body that is not UTF-8.
+pub async fn read_form_text(req: &Request<'_>, data: Data<'_>) -> Result<String, AppError> {
     if !req.content_type().is_some_and(|ct| ct.is_form()) {
         return Err(AppError::UnsupportedMediaType(
             "the form must be sent as application/x-www-form-urlencoded".into(),
@@ -89,7 +85,16 @@ where
             "the form is larger than the limit of {limit}"
         )));
     }
-    Form::<T>::parse_encoded(RawStr::new(body.as_str())).map_err(|errors| {
+    Ok(body.into_inner())
+}
+
+/// Parses a form body into `T`: 422 for missing or malformed fields. Fields `T` does not
+/// name are ignored.
+pub fn parse_form<T>(body: &str) -> Result<T, AppError>
+where
+    T: for<'a> FromForm<'a> + 'static,
+{
+    Form::<T>::parse_encoded(RawStr::new(body)).map_err(|errors| {
         let fields: Vec<String> = errors
             .iter()
             .filter_map(|e| e.name.as_ref().map(|n| n.to_string()))
@@ -105,8 +110,8 @@ where
     })
 }
 
-/// A form body parsed into `T` with [`read_form`], without any CSRF check (see
-/// [`crate::csrf::SessionForm`] for forms of signed-in users).
+/// A form body parsed into `T`, without any CSRF check (see [`crate::csrf::SessionForm`] for
+/// forms of signed-in users).
 #[derive(Debug)]
 pub struct FormBody<T>(pub T);
 
@@ -118,7 +123,11 @@ where
     type Error = AppError;
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        match read_form(req, data).await {
+        let parsed = match read_form_text(req, data).await {
+            Ok(body) => parse_form(&body),
+            Err(e) => Err(e),
+        };
+        match parsed {
             Ok(value) => data::Outcome::Success(FormBody(value)),
             Err(error) => data::Outcome::Error((error.remember(req), error)),
         }

@@ -26,7 +26,7 @@ use sha2::Sha256;
 
 use crate::auth::guards::{Via, authenticated};
 use crate::auth::tokens::random_id;
-use crate::body::read_form;
+use crate::body::{parse_form, read_form_text};
 use crate::cookies::CookiePolicy;
 use crate::error::AppError;
 
@@ -129,8 +129,13 @@ pub fn is_cross_site(req: &Request<'_>) -> bool {
             let authority = origin
                 .strip_prefix("https://")
                 .or_else(|| origin.strip_prefix("http://"));
-            match (authority, req.host()) {
-                (Some(authority), Some(host)) => !authority.eq_ignore_ascii_case(&host.to_string()),
+            // Rocket fills `host()` from the Host header (HTTP/1) or the authority (HTTP/2).
+            let host = req
+                .host()
+                .map(|host| host.to_string())
+                .or_else(|| req.headers().get_one("Host").map(str::to_owned));
+            match (authority, host) {
+                (Some(authority), Some(host)) => !authority.eq_ignore_ascii_case(&host),
                 // `Origin: null` (sandboxed frames, some redirects) or no Host to compare with.
                 _ => true,
             }
@@ -173,35 +178,43 @@ pub fn check_cookie_request(req: &Request<'_>, session_id: &str) -> Result<(), A
     Ok(())
 }
 
-/// A form that carries a CSRF token in a `csrf_token` field.
-pub trait CsrfField {
-    fn csrf_token(&self) -> &str;
+/// The `csrf_token` field of a form body (empty when there is none).
+fn form_token(body: &str) -> String {
+    #[derive(FromForm)]
+    struct Token {
+        csrf_token: Option<String>,
+    }
+    parse_form::<Token>(body)
+        .ok()
+        .and_then(|t| t.csrf_token)
+        .unwrap_or_default()
 }
 
-/// A form posted by a signed-in user from one of our pages: parsed, and its `csrf_token`
-/// checked against the session the request guard authenticated. Requests authenticated by an
-/// `Authorization` header need no token.
+/// A form posted by a signed-in user from one of our pages. Its `csrf_token` field is checked
+/// against the session the request guard authenticated, before any other field is looked at;
+/// then the body is parsed into `T`. Requests authenticated by an `Authorization` header need
+/// no token.
 pub struct SessionForm<T>(pub T);
 
 #[rocket::async_trait]
 impl<'r, T> FromData<'r> for SessionForm<T>
 where
-    T: CsrfField + for<'a> FromForm<'a> + Send + 'static,
+    T: for<'a> FromForm<'a> + Send + 'static,
 {
     type Error = AppError;
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         let checked = async {
-            let form: T = read_form(req, data).await?;
+            let body = read_form_text(req, data).await?;
             // The request guard has run (data guards run last), so this is its cached result.
             let who = authenticated(req).await?;
             if who.via == Via::Cookies {
                 let (csrf, _) = csrf_state(req)?;
-                if !csrf.is_session_token(&who.principal.session_id, form.csrf_token()) {
+                if !csrf.is_session_token(&who.principal.session_id, &form_token(&body)) {
                     return Err(refused());
                 }
             }
-            Ok(form)
+            parse_form(&body)
         };
         match checked.await {
             Ok(form) => data::Outcome::Success(SessionForm(form)),
@@ -216,7 +229,7 @@ pub struct LoginForm<T>(pub T);
 #[rocket::async_trait]
 impl<'r, T> FromData<'r> for LoginForm<T>
 where
-    T: CsrfField + for<'a> FromForm<'a> + Send + 'static,
+    T: for<'a> FromForm<'a> + Send + 'static,
 {
     type Error = AppError;
 
@@ -225,13 +238,13 @@ where
             if is_cross_site(req) {
                 return Err(refused());
             }
-            let form: T = read_form(req, data).await?;
+            let body = read_form_text(req, data).await?;
             let (csrf, policy) = csrf_state(req)?;
             let nonce = policy.login_nonce(req.cookies()).ok_or_else(refused)?;
-            if !csrf.is_login_token(nonce, form.csrf_token()) {
+            if !csrf.is_login_token(nonce, &form_token(&body)) {
                 return Err(refused());
             }
-            Ok(form)
+            parse_form(&body)
         };
         match checked.await {
             Ok(form) => data::Outcome::Success(LoginForm(form)),

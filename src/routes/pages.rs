@@ -16,7 +16,7 @@ use crate::auth::guards::{AdminUser, AuthUser, Authenticated, Via};
 use crate::auth::{Auth, AuthError, ClientInfo, Principal};
 use crate::body::FormBody;
 use crate::cookies::CookiePolicy;
-use crate::csrf::{self, Csrf, CsrfField, LoginForm, SessionForm};
+use crate::csrf::{self, Csrf, LoginForm, SessionForm};
 use crate::error::AppError;
 use crate::sample::{DEFAULT_EXAMPLE, SampleError, double_text};
 
@@ -139,7 +139,7 @@ pub fn local_path(next: &str) -> Option<&str> {
 
 /// `/login?next=<path>`, for a page that needs a signed-in user.
 fn login_location(next: &str) -> String {
-    if local_path(next).is_none() || next == "/" {
+    if local_path(next).is_none() {
         return "/login".into();
     }
     let mut location = String::from("/login?next=");
@@ -209,13 +209,6 @@ struct LoginFields {
     username: String,
     password: String,
     next: Option<String>,
-    csrf_token: String,
-}
-
-impl CsrfField for LoginFields {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
 }
 
 #[post("/login", data = "<form>")]
@@ -231,7 +224,6 @@ async fn login_submit(
         username,
         password,
         next,
-        ..
     } = form.0;
     let login = match auth.login(username.clone(), password, client).await {
         Ok(login) => login,
@@ -298,13 +290,6 @@ struct ContentPage<'a> {
 #[derive(FromForm)]
 struct SampleFields {
     example: String,
-    csrf_token: String,
-}
-
-impl CsrfField for SampleFields {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
 }
 
 const USER_CONTENT: (&str, &str) = ("User content", "/user-content");
@@ -421,7 +406,7 @@ fn logout_page(viewer: Viewer) -> Result<Page, AppError> {
 
 #[derive(FromForm)]
 struct LogoutFields {
-    csrf_token: String,
+    csrf_token: Option<String>,
 }
 
 /// Ends the login (server side, like the API's logout) and deletes every cookie login set.
@@ -437,7 +422,10 @@ async fn logout_submit(
 ) -> Result<Redirect, AppError> {
     match who {
         Ok(who) => {
-            let token = form.as_ref().map_or("", |form| form.0.csrf_token.as_str());
+            let token = form
+                .as_ref()
+                .and_then(|form| form.0.csrf_token.as_deref())
+                .unwrap_or("");
             if who.via == Via::Cookies && !csrf.is_session_token(&who.principal.session_id, token) {
                 return Err(csrf::refused());
             }
@@ -468,10 +456,10 @@ struct ErrorPage<'a> {
 
 /// The response to a failed page request: the login redirect when the caller is not signed
 /// in, the access-denied page for a signed-in user without the rights, an error page otherwise.
-pub fn error_response<'r>(
+pub fn error_response(
     error: &AppError,
     user: Option<Principal>,
-    req: &'r Request<'_>,
+    req: &Request<'_>,
 ) -> response::Result<'static> {
     if error.is_sign_in_failure() {
         let mut next = req.uri().path().to_string();

@@ -1,0 +1,299 @@
+//! Transparent reissue: an access cookie that is missing, expired or about to expire is replaced
+//! from a valid refresh cookie within the same request, for pages and the API alike.
+
+use std::time::Duration;
+
+use rocket::http::{ContentType, Header, Status};
+use serde_json::json;
+
+use crate::helpers::{Browser, TestApp, claims_of, csrf_field, forge, jwtapp_cli, now, text};
+
+/// An access token of `browser`'s login that expired `ago` seconds ago (signed with the test
+/// secret, exactly as the server would have).
+fn expired_access(browser: &Browser<'_>, ago: u64) -> String {
+    let refresh = claims_of(&browser.cookie("jwtapp_refresh").expect("refresh cookie"));
+    let exp = now() - ago;
+    forge(&json!({
+        "sub": refresh["sub"], "sid": refresh["sid"], "iat": exp - 900, "nbf": exp - 900,
+        "exp": exp, "jti": "expired", "typ": "access", "iss": "jwtapp", "aud": "jwtapp",
+    }))
+}
+
+#[rocket::async_test]
+async fn an_expired_access_cookie_is_reissued_and_the_page_renders() {
+    // A two-second access lifetime: the real thing, no forged tokens.
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("auth.access_ttl_secs", 2))
+            .merge(("auth.leeway_secs", 0))
+    })
+    .await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    let first = browser.cookie("jwtapp_access").unwrap();
+    let refresh = browser.cookie("jwtapp_refresh").unwrap();
+    rocket::tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    let page = browser.get("/user-content").await;
+    assert_eq!(page.status, Status::Ok, "{}", page.body);
+    assert!(page.body.contains("Signed in as user"));
+    let reissued = page
+        .set_cookie("jwtapp_access")
+        .expect("a new access cookie");
+    assert_ne!(reissued.value, first);
+    assert!(reissued.has("httponly"));
+    assert_eq!(reissued.attribute("path"), Some("/"));
+    assert!(
+        reissued.max_age().unwrap() <= 2,
+        "Max-Age {:?}",
+        reissued.max_age()
+    );
+    let claims = claims_of(&reissued.value);
+    assert_eq!(claims["sid"], claims_of(&first)["sid"], "same login");
+    assert!(claims["exp"].as_u64().unwrap() > now());
+    // The refresh cookie is left alone.
+    assert!(page.set_cookie("jwtapp_refresh").is_none());
+    assert_eq!(browser.cookie("jwtapp_refresh").unwrap(), refresh);
+    // And the next request uses the new cookie without reissuing again.
+    let page = browser.get("/").await;
+    assert_eq!(page.status, Status::Ok);
+    assert!(page.set_cookie("jwtapp_access").is_none());
+}
+
+#[rocket::async_test]
+async fn a_missing_or_garbled_access_cookie_is_reissued() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    browser.remove("jwtapp_access");
+    let page = browser.get("/").await;
+    assert_eq!(page.status, Status::Ok);
+    assert!(page.set_cookie("jwtapp_access").is_some());
+
+    browser.set("jwtapp_access", "garbage");
+    let page = browser.get("/").await;
+    assert_eq!(page.status, Status::Ok);
+    assert!(page.set_cookie("jwtapp_access").is_some());
+}
+
+#[rocket::async_test]
+async fn an_access_cookie_about_to_expire_is_reissued_early() {
+    // Default threshold: 60 s. A token with 30 s left is renewed; one with 10 minutes is not.
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    let page = browser.get("/").await;
+    assert!(
+        page.set_cookie("jwtapp_access").is_none(),
+        "a fresh cookie is kept"
+    );
+
+    let soon = expired_access(&browser, 0);
+    let refresh = claims_of(&browser.cookie("jwtapp_refresh").unwrap());
+    let expiring = forge(&json!({
+        "sub": "user", "sid": refresh["sid"], "iat": now() - 870, "nbf": now() - 870,
+        "exp": now() + 30, "jti": "soon", "typ": "access", "iss": "jwtapp", "aud": "jwtapp",
+    }));
+    for token in [soon, expiring] {
+        browser.set("jwtapp_access", &token);
+        let page = browser.get("/").await;
+        assert_eq!(page.status, Status::Ok);
+        let reissued = page.set_cookie("jwtapp_access").expect("reissued");
+        assert!(claims_of(&reissued.value)["exp"].as_u64().unwrap() >= now() + 890);
+    }
+}
+
+#[rocket::async_test]
+async fn the_threshold_is_configurable_and_capped_at_half_the_access_lifetime() {
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("auth.access_ttl_secs", 100))
+            .merge(("auth.reissue_threshold_secs", 90))
+    })
+    .await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    // 100 s left of 100: above the capped threshold of 50, kept (uncapped, 90 would not matter
+    // here either); 60 s left: kept only because the threshold is capped at 50.
+    let refresh = claims_of(&browser.cookie("jwtapp_refresh").unwrap());
+    let sixty_left = forge(&json!({
+        "sub": "user", "sid": refresh["sid"], "iat": now() - 40, "nbf": now() - 40,
+        "exp": now() + 60, "jti": "sixty", "typ": "access", "iss": "jwtapp", "aud": "jwtapp",
+    }));
+    browser.set("jwtapp_access", &sixty_left);
+    let page = browser.get("/").await;
+    assert_eq!(page.status, Status::Ok);
+    assert!(
+        page.set_cookie("jwtapp_access").is_none(),
+        "60 s left > 50 s threshold"
+    );
+}
+
+#[rocket::async_test]
+async fn reissue_works_for_posts_and_cookie_authenticated_api_calls() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    let token = csrf_field(&browser.get("/user-content").await.body);
+
+    browser.set("jwtapp_access", &expired_access(&browser, 30));
+    let reply = browser
+        .post_form("/user-content", &[("example", "8"), ("csrf_token", &token)])
+        .await;
+    assert_eq!(reply.status, Status::Ok, "{}", reply.body);
+    assert!(reply.body.contains(">16</output>"));
+    assert!(reply.set_cookie("jwtapp_access").is_some());
+
+    browser.set("jwtapp_access", &expired_access(&browser, 30));
+    let info = browser.get("/api/auth/info").await;
+    assert_eq!(info.status, Status::Ok);
+    assert_eq!(info.json()["username"], "user");
+    assert!(info.set_cookie("jwtapp_access").is_some());
+
+    browser.set("jwtapp_access", &expired_access(&browser, 30));
+    let csrf = browser.cookie("jwtapp_csrf").unwrap();
+    let request = app
+        .client
+        .post("/api/user-sample")
+        .header(ContentType::JSON)
+        .header(Header::new("X-CSRF-Token", csrf))
+        .body(r#"{"example": 5}"#);
+    let reply = browser.send(request).await;
+    assert_eq!(reply.status, Status::Ok, "{}", reply.body);
+    assert_eq!(reply.json()["example"], 10);
+    assert!(reply.set_cookie("jwtapp_access").is_some());
+}
+
+#[rocket::async_test]
+async fn a_reissued_cookie_is_kept_even_when_the_page_is_denied() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    browser.set("jwtapp_access", &expired_access(&browser, 30));
+    let page = browser.get("/admin-content").await;
+    assert_eq!(page.status, Status::Forbidden);
+    assert!(
+        page.set_cookie("jwtapp_access")
+            .is_some_and(|c| !c.is_removal())
+    );
+    let page = browser.get("/").await;
+    assert!(
+        page.set_cookie("jwtapp_access").is_none(),
+        "no second reissue"
+    );
+}
+
+#[rocket::async_test]
+async fn an_invalid_refresh_cookie_leads_to_login_and_deletes_the_stale_cookies() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    let expired = expired_access(&browser, 30);
+    for refresh in [
+        "garbage".to_owned(),
+        expired.clone(), // an access token is no refresh token
+        browser.cookie("jwtapp_refresh").unwrap() + "x",
+    ] {
+        let victim = Browser::new(&app);
+        victim.set("jwtapp_access", &expired);
+        victim.set("jwtapp_refresh", &refresh);
+        victim.set("jwtapp_csrf", "whatever");
+        let reply = victim.get("/user-content").await;
+        assert_eq!(reply.status, Status::SeeOther);
+        assert_eq!(reply.header("Location"), Some("/login?next=/user-content"));
+        for name in ["jwtapp_access", "jwtapp_refresh", "jwtapp_csrf"] {
+            assert!(
+                reply.set_cookie(name).is_some_and(|c| c.is_removal()),
+                "{name} deleted"
+            );
+        }
+        assert!(victim.cookie_names().is_empty());
+    }
+}
+
+#[rocket::async_test]
+async fn a_disabled_or_deleted_user_is_sent_to_login_on_the_next_page() {
+    let app = TestApp::spawn().await;
+    for action in ["disable", "delete"] {
+        let name = format!("{action}-me");
+        let out = jwtapp_cli(
+            &app.database(),
+            &["user", "add", &name],
+            Some("long-password\n"),
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let browser = Browser::new(&app);
+        browser.sign_in(&name, "long-password").await;
+        assert_eq!(browser.get("/").await.status, Status::Ok);
+
+        let out = jwtapp_cli(&app.database(), &["user", action, &name], Some("y\n"));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        // Both with a valid access cookie and when the access cookie must be reissued.
+        let reply = browser.get("/user-content").await;
+        assert_eq!(reply.status, Status::SeeOther, "{action}");
+        assert_eq!(reply.header("Location"), Some("/login?next=/user-content"));
+        assert!(
+            reply
+                .set_cookie("jwtapp_refresh")
+                .is_some_and(|c| c.is_removal())
+        );
+        assert!(browser.cookie_names().is_empty());
+    }
+}
+
+#[rocket::async_test]
+async fn a_revoked_login_is_not_reissued() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    let refresh = browser.cookie("jwtapp_refresh").unwrap();
+    let reply = app
+        .post_json("/api/auth/logout", Some(&refresh), "{}")
+        .await;
+    assert_eq!(reply.status, Status::Ok);
+    browser.set("jwtapp_access", &expired_access(&browser, 30));
+    let reply = browser.get("/").await;
+    assert_eq!(reply.status, Status::SeeOther);
+}
+
+#[rocket::async_test]
+async fn concurrent_requests_with_the_same_expired_cookie_all_succeed() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    let refresh = browser.cookie("jwtapp_refresh").unwrap();
+    let expired = expired_access(&browser, 30);
+
+    // A page and its parallel loads, several tabs: all at once, all with the same cookies.
+    let paths = [
+        "/",
+        "/user-content",
+        "/api/auth/info",
+        "/api/user-sample",
+        "/denied",
+    ];
+    let requests = (0..40).map(|i| {
+        let request = app
+            .client
+            .get(paths[i % paths.len()])
+            .cookie(rocket::http::Cookie::new("jwtapp_access", expired.clone()))
+            .cookie(rocket::http::Cookie::new("jwtapp_refresh", refresh.clone()));
+        async move {
+            let response = request.dispatch().await;
+            let status = response.status();
+            let reissued = response
+                .headers()
+                .get("Set-Cookie")
+                .any(|c| c.starts_with("jwtapp_access=ey"));
+            (status, reissued)
+        }
+    });
+    let results = futures::future::join_all(requests).await;
+    for (i, (status, reissued)) in results.into_iter().enumerate() {
+        let expected = if paths[i % paths.len()] == "/denied" {
+            Status::Forbidden
+        } else {
+            Status::Ok
+        };
+        assert_eq!(status, expected, "request {i} ({})", paths[i % paths.len()]);
+        assert!(reissued, "request {i} got a new access cookie");
+    }
+}
