@@ -1,14 +1,14 @@
 //! Configuration: Rocket.toml profiles, ROCKET_AUTH overrides, refusals that name the key.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rocket::local::asynchronous::Client;
 use serde_json::Value;
 
-use crate::helpers::{SECRET, TestApp, base_figment, claims_of, text};
+use crate::helpers::{SECRET, Server, TestApp, base_figment, claims_of, text};
 
 /// Runs `jwtapp ARGS` from the package root with the given `ROCKET_*` variables.
 fn run(args: &[&str], env: &[(&str, String)]) -> (bool, String) {
@@ -197,36 +197,9 @@ fn http(port: u16, request: &str) -> (u16, String) {
 /// demo accounts and a ROCKET_AUTH override.
 #[test]
 fn the_binary_serves_with_environment_overrides() {
-    let (_dir, db) = temp_db();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jwtapp"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("ROCKET_PORT", "0")
-        .env("ROCKET_LOG_LEVEL", "normal")
-        .env("ROCKET_CLI_COLORS", "false")
-        .env("ROCKET_AUTH", format!("{{access_ttl_secs=2,database={db:?},argon2_memory_kib=1024,argon2_iterations=1,not_a_key=1}}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start jwtapp");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut log = String::new();
-    let port = loop {
-        let line = lines.next().and_then(Result::ok).unwrap_or_default();
-        log.push_str(&line);
-        log.push('\n');
-        if let Some(address) = line.split("launched from http://").nth(1) {
-            break address
-                .trim()
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.parse::<u16>().ok())
-                .expect("port");
-        }
-        assert!(Instant::now() < deadline, "no launch line: {log}");
-    };
+    let server = Server::start("access_ttl_secs=2,not_a_key=1");
+    let port = server.port;
+    let log = server.startup_log.clone();
 
     let body = r#"{"username":"admin","password":"admin"}"#;
     let (status, reply) = http(
@@ -236,8 +209,7 @@ fn the_binary_serves_with_environment_overrides() {
             body.len()
         ),
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 
     assert_eq!(status, 200, "{reply}");
     let tokens: Value = serde_json::from_str(&reply).expect("JSON");

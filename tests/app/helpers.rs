@@ -443,3 +443,83 @@ impl<'a> Browser<'a> {
         self.post_form(page_path, &all).await
     }
 }
+
+/// The real `jwtapp` binary serving over TCP on a free port, as `cargo run` would (Rocket.toml's
+/// debug profile, the demo accounts), on a temporary database. Killed when dropped.
+pub struct Server {
+    child: std::process::Child,
+    pub port: u16,
+    /// What the server logged up to its launch line.
+    pub startup_log: String,
+    _dir: TempDir,
+}
+
+impl Server {
+    /// Starts the binary with `auth_overrides` (TOML inline-table entries) added to `ROCKET_AUTH`.
+    pub fn start(auth_overrides: &str) -> Server {
+        use std::io::{BufRead, BufReader};
+        use std::time::{Duration, Instant};
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("jwtapp.sqlite3").display().to_string();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_jwtapp"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("ROCKET_PORT", "0")
+            .env("ROCKET_LOG_LEVEL", "normal")
+            .env("ROCKET_CLI_COLORS", "false")
+            .env(
+                "ROCKET_AUTH",
+                format!(
+                    "{{database={db:?},argon2_memory_kib=1024,argon2_iterations=1,{auth_overrides}}}"
+                ),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start jwtapp");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut log = String::new();
+        let port = loop {
+            let line = match lines.next() {
+                Some(Ok(line)) => line,
+                _ => {
+                    let _ = child.kill();
+                    panic!("jwtapp exited before launching: {log}");
+                }
+            };
+            log.push_str(&line);
+            log.push('\n');
+            if let Some(address) = line.split("launched from http://").nth(1) {
+                break address
+                    .trim()
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .expect("port");
+            }
+            assert!(Instant::now() < deadline, "no launch line: {log}");
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            port,
+            startup_log: log,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,314 @@
+//! The browser flow in a real browser: headless Chromium driven over WebDriver (chromedriver)
+//! against the real binary.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them the
+//! test says that it was skipped, unless `JWTAPP_REQUIRE_BROWSER=1` (set by CI) makes that a
+//! failure. `CHROMIUM` and `CHROMEDRIVER` name other binaries; `JWTAPP_SCREENSHOTS=<dir>` saves
+//! a screenshot of each step.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::helpers::Server;
+
+/// The access lifetime of the server under test: short, so the test can outlive it.
+const ACCESS_TTL_SECS: u64 = 2;
+
+fn find_binary(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Ok(path) = std::env::var(env) {
+        return Some(PathBuf::from(path));
+    }
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|path| path.is_file())
+}
+
+/// chromedriver on a free local port; killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start(binary: &Path) -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver { child, port }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One browser session and the server it talks to.
+struct Session<'s> {
+    browser: Client,
+    server: &'s Server,
+    screenshots: Option<PathBuf>,
+    step: usize,
+}
+
+impl Session<'_> {
+    async fn open(&mut self, path: &str) {
+        self.browser
+            .goto(&self.server.url(path))
+            .await
+            .expect("navigate");
+        self.snap(path).await;
+    }
+
+    /// The path (and query) the browser is on now.
+    async fn location(&self) -> String {
+        let url = self.browser.current_url().await.expect("current URL");
+        match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.browser
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .expect("text")
+    }
+
+    async fn page_text(&self) -> String {
+        self.text("body").await
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let field = self
+            .browser
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.clear().await.expect("clear");
+        field.send_keys(value).await.expect("type");
+    }
+
+    /// Clicks a submit button and waits until the browser has left `from`.
+    async fn submit(&mut self, button_css: &str, label: &str) {
+        self.browser
+            .find(Locator::Css(button_css))
+            .await
+            .unwrap_or_else(|e| panic!("{button_css}: {e}"))
+            .click()
+            .await
+            .expect("click");
+        self.wait_for_load().await;
+        self.snap(label).await;
+    }
+
+    async fn wait_for_load(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let state = self
+                .browser
+                .execute("return document.readyState", vec![])
+                .await
+                .ok();
+            if state == Some(json!("complete")) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "page did not finish loading");
+            rocket::tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn sign_in(&mut self, username: &str, password: &str) {
+        self.fill("#username", username).await;
+        self.fill("#password", password).await;
+        self.submit(
+            "form button[type=submit]",
+            &format!("signed in as {username}"),
+        )
+        .await;
+    }
+
+    async fn snap(&mut self, label: &str) {
+        let Some(dir) = &self.screenshots else { return };
+        self.step += 1;
+        let png = self.browser.screenshot().await.expect("screenshot");
+        let name: String = label
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        std::fs::write(dir.join(format!("{:02}-{name}.png", self.step)), png).expect("save");
+    }
+}
+
+#[rocket::async_test]
+async fn a_real_browser_walks_the_whole_application() {
+    let chromium = find_binary(
+        "CHROMIUM",
+        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+    );
+    let chromedriver = find_binary(
+        "CHROMEDRIVER",
+        &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+    );
+    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
+        assert!(
+            std::env::var_os("JWTAPP_REQUIRE_BROWSER").is_none(),
+            "JWTAPP_REQUIRE_BROWSER is set but chromium or chromedriver is missing"
+        );
+        eprintln!(
+            "SKIPPED browser::a_real_browser_walks_the_whole_application: chromium and \
+             chromedriver not found (apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+
+    let server = Server::start(&format!("access_ttl_secs={ACCESS_TTL_SECS}"));
+    let driver = Driver::start(&chromedriver);
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--window-size=1000,800",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        }),
+    );
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a WebDriver session");
+    let screenshots = std::env::var_os("JWTAPP_SCREENSHOTS").map(PathBuf::from);
+    if let Some(dir) = &screenshots {
+        std::fs::create_dir_all(dir).expect("screenshot dir");
+    }
+    let mut session = Session {
+        browser,
+        server: &server,
+        screenshots,
+        step: 0,
+    };
+
+    // A signed-in page sends an anonymous visitor to the login page, remembering where to return.
+    session.open("/user-content").await;
+    assert_eq!(session.location().await, "/login?next=/user-content");
+    assert_eq!(
+        session.browser.title().await.expect("title"),
+        "Sign in · jwtapp"
+    );
+    session.sign_in("user", "user").await;
+    assert_eq!(session.location().await, "/user-content");
+    assert!(session.page_text().await.contains("Signed in as user"));
+
+    // The original's form: 123 prefilled, submitted value doubled on the server.
+    let prefilled = session
+        .browser
+        .find(Locator::Css("#example"))
+        .await
+        .expect("example field")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(prefilled.as_deref(), Some("123"));
+    session.fill("#example", "21").await;
+    session
+        .submit("form button[type=submit]", "doubled 21")
+        .await;
+    assert_eq!(session.text("#result").await, "42");
+
+    // The JWT cookies are HttpOnly: no script can read them. Only the CSRF token is readable.
+    let cookies = session
+        .browser
+        .execute("return document.cookie", vec![])
+        .await
+        .expect("document.cookie");
+    let cookies = cookies.as_str().expect("a string").to_owned();
+    assert!(!cookies.contains("jwtapp_access"), "{cookies}");
+    assert!(!cookies.contains("jwtapp_refresh"), "{cookies}");
+    assert!(cookies.contains("jwtapp_csrf="), "{cookies}");
+
+    // Past the access lifetime, the next page load is still signed in: reissued transparently.
+    rocket::tokio::time::sleep(Duration::from_secs(ACCESS_TTL_SECS + 1)).await;
+    session.open("/").await;
+    assert_eq!(session.location().await, "/");
+    assert!(session.page_text().await.contains("Signed in as user"));
+    session.open("/user-content").await;
+    assert_eq!(session.location().await, "/user-content");
+
+    // A user is no admin.
+    session.open("/admin-content").await;
+    assert_eq!(session.location().await, "/admin-content");
+    assert!(
+        session
+            .page_text()
+            .await
+            .contains("Access to the requested resource is denied")
+    );
+
+    // Log out: a confirmation, then the login page; the signed-in pages are closed again.
+    session.open("/logout").await;
+    assert!(
+        session
+            .page_text()
+            .await
+            .contains("Are you sure you want to log out?")
+    );
+    session
+        .submit("form button[type=submit]", "logged out")
+        .await;
+    assert_eq!(session.location().await, "/login");
+    session.open("/user-content").await;
+    assert_eq!(session.location().await, "/login?next=/user-content");
+
+    // An administrator gets the admin form.
+    session.open("/login?next=/admin-content").await;
+    session.sign_in("admin", "admin").await;
+    assert_eq!(session.location().await, "/admin-content");
+    assert!(
+        session
+            .page_text()
+            .await
+            .contains("Signed in as admin [administrator]")
+    );
+    session.fill("#example", "0.1").await;
+    session
+        .submit("form button[type=submit]", "admin doubled")
+        .await;
+    assert_eq!(session.text("#result").await, "0.2");
+
+    session.browser.close().await.expect("close the browser");
+}
