@@ -217,8 +217,8 @@ pub fn methods_for_path(req: &Request<'_>) -> Vec<Method> {
     methods
 }
 
-/// Which error a failed request under `/api` should report.
-fn api_error_for(status: Status, req: &Request<'_>) -> AppError {
+/// Which error a failed request should report.
+fn error_for(status: Status, req: &Request<'_>) -> AppError {
     if let Some(error) = remembered(req) {
         return error;
     }
@@ -232,22 +232,13 @@ fn api_error_for(status: Status, req: &Request<'_>) -> AppError {
     AppError::from_status(status)
 }
 
-fn api_catcher<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
-    let error = api_error_for(status, req);
+fn catcher<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
+    let error = error_for(status, req);
     Box::pin(async move { error.respond_to(req) })
 }
 
-fn page_catcher<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
-    let error = remembered(req).unwrap_or_else(|| AppError::from_status(status));
-    Box::pin(async move { error.respond_to(req) })
-}
-
-/// JSON errors for everything under `/api`.
-pub fn api_catchers() -> Vec<Catcher> {
-    vec![Catcher::new(None, api_catcher)]
-}
-
-/// HTML error pages everywhere else.
-pub fn page_catchers() -> Vec<Catcher> {
-    vec![Catcher::new(None, page_catcher)]
+/// One default catcher for every status and path: the response is JSON under `/api` and a page
+/// elsewhere, as for errors that handlers return.
+pub fn catchers() -> Vec<Catcher> {
+    vec![Catcher::new(None, catcher)]
 }

@@ -67,8 +67,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         .mount("/", assets::routes())
         .mount("/api", routes::api::routes())
         .mount("/api", headers::routes())
-        .register("/", error::page_catchers())
-        .register("/api", error::api_catchers())
+        .register("/", error::catchers())
 }
 
 fn is_debug(figment: &Figment) -> bool {

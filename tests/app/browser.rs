@@ -113,8 +113,13 @@ impl Session<'_> {
         field.send_keys(value).await.expect("type");
     }
 
-    /// Clicks a submit button and waits until the browser has left `from`.
+    /// Clicks a submit button and waits for the page it leads to.
     async fn submit(&mut self, button_css: &str, label: &str) {
+        let old_page = self
+            .browser
+            .find(Locator::Css("html"))
+            .await
+            .expect("the current page");
         self.browser
             .find(Locator::Css(button_css))
             .await
@@ -122,6 +127,16 @@ impl Session<'_> {
             .click()
             .await
             .expect("click");
+        // The click only starts the navigation: wait until the old document is gone (its
+        // elements go stale), then until the new one has loaded.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while old_page.tag_name().await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "{label}: the form did not navigate"
+            );
+            rocket::tokio::time::sleep(Duration::from_millis(25)).await;
+        }
         self.wait_for_load().await;
         self.snap(label).await;
     }
