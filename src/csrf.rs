@@ -21,7 +21,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use rocket::data::{self, Data, FromData};
 use rocket::form::FromForm;
 use rocket::http::Method;
-use rocket::request::Request;
+use rocket::request::{FromRequest, Outcome, Request};
 use sha2::Sha256;
 
 use crate::auth::guards::{Via, authenticated};
@@ -116,30 +116,47 @@ pub fn is_unsafe(method: Method) -> bool {
     )
 }
 
-/// True when the browser says the request was made by another site (or it cannot be told).
+/// True when the browser says the request was made by another site: `Sec-Fetch-Site` is
+/// anything but `same-origin` or `none` (a user's own navigation), or `Origin` is not the
+/// scheme-less `Host` the request was sent to (`Origin: null` included). Either is enough to
+/// refuse. Behind a reverse proxy, the proxy must pass the original `Host` on.
 pub fn is_cross_site(req: &Request<'_>) -> bool {
-    // Fetch metadata, sent by every current browser, is the most precise signal.
-    if let Some(site) = req.headers().get_one("Sec-Fetch-Site") {
-        return !matches!(site, "same-origin" | "none");
+    if let Some(site) = req.headers().get_one("Sec-Fetch-Site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return true;
     }
-    // Older browsers: compare Origin, when sent, with the Host the request was made to.
-    match req.headers().get_one("Origin") {
-        None => false,
-        Some(origin) => {
-            let authority = origin
-                .strip_prefix("https://")
-                .or_else(|| origin.strip_prefix("http://"));
-            // Rocket fills `host()` from the Host header (HTTP/1) or the authority (HTTP/2).
-            let host = req
-                .host()
-                .map(|host| host.to_string())
-                .or_else(|| req.headers().get_one("Host").map(str::to_owned));
-            match (authority, host) {
-                (Some(authority), Some(host)) => !authority.eq_ignore_ascii_case(&host),
-                // `Origin: null` (sandboxed frames, some redirects) or no Host to compare with.
-                _ => true,
-            }
-        }
+    let Some(origin) = req.headers().get_one("Origin") else {
+        return false;
+    };
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    // Rocket fills `host()` from the Host header (HTTP/1) or the authority (HTTP/2).
+    let host = req
+        .host()
+        .map(|host| host.to_string())
+        .or_else(|| req.headers().get_one("Host").map(str::to_owned));
+    match (authority, host) {
+        (Some(authority), Some(host)) => !authority.eq_ignore_ascii_case(&host),
+        // `Origin: null` (sandboxed frames, some redirects) or no Host to compare with.
+        _ => true,
+    }
+}
+
+/// Where a request came from, for handlers that decide themselves (see `POST /logout`).
+pub struct RequestSite {
+    pub cross_site: bool,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for RequestSite {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(RequestSite {
+            cross_site: is_cross_site(req),
+        })
     }
 }
 

@@ -39,10 +39,10 @@ impl Cors {
     }
 }
 
-/// True for requests under `/api`.
+/// True for requests under `/api`. Decided on the decoded, non-empty segments, as Rocket routes
+/// them: `//api/x` and `/%61pi/x` reach the API routes, so they must count as API requests too.
 pub fn is_api(req: &Request<'_>) -> bool {
-    let path = req.uri().path();
-    path == "/api" || path.starts_with("/api/")
+    req.uri().path().segments().next() == Some("api")
 }
 
 /// Adds the API headers to every response under `/api`.

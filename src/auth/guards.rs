@@ -18,6 +18,16 @@ use crate::cookies::CookiePolicy;
 use crate::csrf;
 use crate::error::AppError;
 
+/// True when the request carries an `Authorization` header with the Bearer scheme. Such a header
+/// wins over cookies; any other scheme (say, Basic from a proxy in front) is not ours to judge.
+pub fn has_bearer_header(req: &Request<'_>) -> bool {
+    req.headers().get("Authorization").any(|value| {
+        value
+            .get(..7)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+    })
+}
+
 /// The token of an `Authorization: Bearer <token>` header.
 fn bearer_token<'r>(req: &'r Request<'_>) -> Result<&'r str, AuthError> {
     let mut values = req.headers().get("Authorization");
@@ -92,7 +102,8 @@ async fn resolve(req: &Request<'_>) -> Resolution {
         (Err(e), _) | (_, Err(e)) => return failed(e),
     };
     // The header wins: a client that sends one means it, whatever cookies its browser holds.
-    if req.headers().contains("Authorization") {
+    let cookies = policy.session(req.cookies());
+    if has_bearer_header(req) || (cookies.is_empty() && req.headers().contains("Authorization")) {
         let principal = match bearer_token(req) {
             Ok(token) => auth.authenticate(token).await,
             Err(e) => Err(e),
@@ -108,7 +119,6 @@ async fn resolve(req: &Request<'_>) -> Resolution {
             Err(e) => failed(e),
         };
     }
-    let cookies = policy.session(req.cookies());
     if cookies.is_empty() {
         return failed(AuthError::MissingToken(
             "sign in first: send an Authorization: Bearer token or the session cookies",
@@ -162,7 +172,7 @@ pub fn after_failure(req: &Request<'_>) -> Option<Principal> {
 
 /// True when the request authenticated (or tried to) with session cookies rather than a header.
 pub fn sent_session_cookies(req: &Request<'_>) -> bool {
-    !req.headers().contains("Authorization")
+    !has_bearer_header(req)
         && cookie_policy(req).is_ok_and(|policy| !policy.session(req.cookies()).is_empty())
 }
 
@@ -221,7 +231,10 @@ pub struct RefreshToken {
 
 async fn refresh_token(req: &Request<'_>) -> Result<RefreshToken, AppError> {
     let auth = auth_state(req)?;
-    if req.headers().contains("Authorization") {
+    let refresh_cookie = cookie_policy(req)?.session(req.cookies()).refresh;
+    if has_bearer_header(req)
+        || (refresh_cookie.is_none() && req.headers().contains("Authorization"))
+    {
         let session = auth.authenticate_refresh(bearer_token(req)?).await?;
         return Ok(RefreshToken {
             session,

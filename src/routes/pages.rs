@@ -16,7 +16,7 @@ use crate::auth::guards::{AdminUser, AuthUser, Authenticated, Via};
 use crate::auth::{Auth, AuthError, ClientInfo, Principal};
 use crate::body::FormBody;
 use crate::cookies::CookiePolicy;
-use crate::csrf::{self, Csrf, LoginForm, SessionForm};
+use crate::csrf::{self, Csrf, LoginForm, RequestSite, SessionForm};
 use crate::error::AppError;
 use crate::sample::{DEFAULT_EXAMPLE, SampleError, double_text};
 
@@ -46,6 +46,11 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The stylesheet's fingerprinted URL.
+    pub fn stylesheet(&self) -> String {
+        crate::assets::url("style.css")
+    }
+
     fn anonymous() -> Layout {
         Layout {
             user: None,
@@ -124,16 +129,23 @@ const LOGIN_FAILED: &str = "Invalid username or password.";
 /// Longest `next` accepted; anything longer is not one of our pages.
 const MAX_NEXT_LEN: usize = 2048;
 
-/// `next` when it is a path on this site, so a login link cannot send the user elsewhere:
-/// it must start with a single `/` (`//host` and `/\host` are other sites to a browser) and
-/// hold no backslash, whitespace or control character.
+/// `next` when it is a path on this site, so a login link cannot send the user elsewhere: it
+/// must start with a single `/` (`//host` and `/\host` are other sites to a browser) and be a
+/// well-formed URI path and query (RFC 3986 characters only, `%` only as an escape), so the
+/// redirect to it is exactly what was asked for.
 pub fn local_path(next: &str) -> Option<&str> {
-    let local = next.starts_with('/')
+    let bytes = next.as_bytes();
+    let well_formed = bytes.iter().enumerate().all(|(i, &b)| match b {
+        b'%' => {
+            bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+        }
+        _ => b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&b),
+    });
+    let local = well_formed
+        && next.starts_with('/')
         && !next.starts_with("//")
-        && next.len() <= MAX_NEXT_LEN
-        && !next
-            .chars()
-            .any(|c| c == '\\' || c.is_whitespace() || c.is_control());
+        && next.len() <= MAX_NEXT_LEN;
     local.then_some(next)
 }
 
@@ -241,14 +253,7 @@ async fn login_submit(
         }
         Err(e) => return Err(e.into()),
     };
-    // A login the browser had before is ended rather than left orphaned; its cookies are
-    // replaced below, so nothing planted before this login is ever adopted.
-    if let Some(previous) = policy.session(jar).refresh
-        && let Ok(previous) = auth.authenticate_refresh(previous).await
-        && let Err(e) = auth.logout(&previous.principal).await
-    {
-        log::warn!("could not end the previous login of this browser: {e}");
-    }
+    // New cookies replace whatever the browser had: nothing planted before login is adopted.
     let csrf_token = csrf.session_token(&login.principal.session_id);
     policy.set_session(jar, &login.access, &login.refresh, &csrf_token);
     policy.clear_login_nonce(jar);
@@ -413,6 +418,7 @@ struct LogoutFields {
 /// Works for anyone with cookies: stale cookies of an ended session are simply deleted.
 #[post("/logout", data = "<form>")]
 async fn logout_submit(
+    site: RequestSite,
     who: Result<Authenticated, AppError>,
     form: Option<FormBody<LogoutFields>>,
     jar: &CookieJar<'_>,
@@ -436,6 +442,8 @@ async fn logout_submit(
         }
         // A forged request changes nothing, and a failure on our side is not hidden.
         Err(e @ (AppError::CsrfRejected(_) | AppError::Internal(_))) => return Err(e),
+        // Another site may not even delete cookies (a cross-site top-level POST may set them).
+        Err(_) if site.cross_site => return Err(csrf::refused()),
         // No live login behind these cookies: nothing to revoke, only cookies to delete.
         Err(_) => {}
     }

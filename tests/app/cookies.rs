@@ -186,11 +186,6 @@ async fn a_page_login_always_starts_a_new_session() {
         claims_of(&browser.cookie("jwtapp_access").unwrap())["sid"],
         first_sid
     );
-    // The login this browser had before is ended rather than orphaned.
-    assert_eq!(
-        app.get("/api/auth/info", Some(&access)).await.status,
-        Status::Unauthorized
-    );
 }
 
 #[rocket::async_test]
@@ -233,4 +228,28 @@ async fn logout_deletes_every_cookie_login_set() {
         "{:?}",
         browser.cookie_names()
     );
+}
+
+#[rocket::async_test]
+async fn an_authorization_header_of_another_scheme_leaves_the_cookies_in_charge() {
+    // A Basic-auth proxy in front of jwtapp must not sign every browser out.
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    let request = app
+        .client
+        .get("/")
+        .header(Header::new("Authorization", "Basic dXNlcjpwYXNz"));
+    let page = browser.send(request).await;
+    assert_eq!(page.status, Status::Ok, "{}", page.body);
+    assert!(page.body.contains("Signed in as user"));
+    // Without cookies it is a plain 401 on the API, as before.
+    let reply = app
+        .send(
+            app.client
+                .get("/api/auth/info")
+                .header(Header::new("Authorization", "Basic dXNlcjpwYXNz")),
+        )
+        .await;
+    reply.assert_error(401);
 }

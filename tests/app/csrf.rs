@@ -95,6 +95,18 @@ async fn a_forged_logout_changes_nothing() {
 }
 
 #[rocket::async_test]
+async fn a_cross_site_logout_cannot_even_delete_cookies() {
+    // With SameSite=Lax a cross-site POST arrives without cookies, yet its answer could still
+    // delete them.
+    let app = TestApp::spawn().await;
+    let request =
+        form_post(&app, "/logout", &[]).header(Header::new("Sec-Fetch-Site", "cross-site"));
+    let reply = app.send(request).await;
+    assert_csrf_page(&reply);
+    assert!(reply.set_cookies().is_empty());
+}
+
+#[rocket::async_test]
 async fn cross_site_requests_are_refused_even_with_a_valid_token() {
     let app = TestApp::spawn().await;
     let (browser, token) = signed_in(&app, "user").await;
@@ -105,6 +117,12 @@ async fn cross_site_requests_are_refused_even_with_a_valid_token() {
         vec![Header::new("Origin", "https://evil.example")],
         vec![Header::new("Origin", "null")],
         vec![
+            Header::new("Host", "jwtapp.example"),
+            Header::new("Origin", "https://evil.example"),
+        ],
+        // Either signal is enough.
+        vec![
+            Header::new("Sec-Fetch-Site", "same-origin"),
             Header::new("Host", "jwtapp.example"),
             Header::new("Origin", "https://evil.example"),
         ],
@@ -208,6 +226,37 @@ async fn cookie_authenticated_api_writes_need_the_csrf_header() {
     let reply = browser.send(post(Some(&token))).await;
     assert_eq!(reply.status, Status::Ok, "{}", reply.body);
     assert_eq!(reply.json()["example"], 4);
+    // Paths that Rocket routes to the API all the same are API requests for the check too.
+    for path in [
+        "//api/user-sample",
+        "/%61pi/user-sample",
+        "/api//user-sample",
+    ] {
+        let request = app
+            .client
+            .post(path)
+            .header(ContentType::JSON)
+            .body(r#"{"example": 2}"#);
+        let reply = browser.send(request).await;
+        assert!(
+            reply.status == Status::Forbidden || reply.status == Status::NotFound,
+            "{path}: {} {}",
+            reply.status,
+            reply.body
+        );
+        assert_ne!(reply.status, Status::Ok, "{path}");
+    }
+    let request = app
+        .client
+        .post("//api/auth/logout")
+        .header(ContentType::JSON)
+        .body("{}");
+    assert_ne!(browser.send(request).await.status, Status::Ok);
+    assert_eq!(
+        browser.get("/api/auth/info").await.status,
+        Status::Ok,
+        "still signed in"
+    );
     // Cross-site is refused even with the token.
     let reply = browser
         .send(post(Some(&token)).header(Header::new("Sec-Fetch-Site", "cross-site")))

@@ -108,6 +108,33 @@ async fn a_failed_login_shows_the_form_again_with_401_one_message_and_the_userna
 }
 
 #[rocket::async_test]
+async fn a_next_that_is_no_well_formed_path_is_never_followed_and_never_a_500() {
+    let app = TestApp::spawn().await;
+    for next in [
+        "/a\"b", "/é", "/a|b", "/a{b}", "/a^b", "/a<b", "/a`b", "/a#b#c", "/%zz", "/a b",
+    ] {
+        let browser = Browser::new(&app);
+        let reply = browser.try_sign_in("user", "user", Some(next)).await;
+        assert_eq!(reply.status, Status::SeeOther, "{next}: {}", reply.body);
+        assert_eq!(reply.header("Location"), Some("/"), "{next}");
+        assert_eq!(
+            browser.get("/").await.status,
+            Status::Ok,
+            "{next}: signed in"
+        );
+    }
+    // Escapes, queries and the RFC 3986 punctuation are fine.
+    let browser = Browser::new(&app);
+    let reply = browser
+        .try_sign_in("user", "user", Some("/user-content?a=%20b&c=d:e@f"))
+        .await;
+    assert_eq!(
+        reply.header("Location"),
+        Some("/user-content?a=%20b&c=d:e@f")
+    );
+}
+
+#[rocket::async_test]
 async fn a_successful_login_redirects_to_a_local_next_or_home() {
     let app = TestApp::spawn().await;
     let cases = [
@@ -448,9 +475,37 @@ async fn pages_carry_the_security_headers() {
         assert!(
             reply
                 .body
-                .contains(r#"<link rel="stylesheet" href="/static/style.css">"#)
+                .contains(r#"<link rel="stylesheet" href="/static/style."#)
         );
     }
+}
+
+#[rocket::async_test]
+async fn pages_link_a_fingerprinted_stylesheet_cached_for_a_year() {
+    let app = TestApp::spawn().await;
+    let page = app.get("/login", None).await;
+    let start = page
+        .body
+        .find(r#"href="/static/style."#)
+        .expect("stylesheet link")
+        + 6;
+    let end = page.body[start..].find('"').unwrap() + start;
+    let href = &page.body[start..end];
+    assert!(
+        href.ends_with(".css") && href.len() == "/static/style..css".len() + 16,
+        "{href}"
+    );
+    let css = app.get(href, None).await;
+    assert_eq!(css.status, Status::Ok);
+    assert_eq!(css.header("Content-Type"), Some("text/css; charset=utf-8"));
+    assert_eq!(
+        css.header("Cache-Control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(css.body, app.get("/static/style.css", None).await.body);
+    // Only the current fingerprint is served.
+    let stale = app.get("/static/style.0123456789abcdef.css", None).await;
+    assert_eq!(stale.status, Status::NotFound);
 }
 
 #[rocket::async_test]

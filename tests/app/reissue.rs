@@ -210,6 +210,24 @@ async fn an_invalid_refresh_cookie_leads_to_login_and_deletes_the_stale_cookies(
 }
 
 #[rocket::async_test]
+async fn a_bad_refresh_cookie_next_to_a_valid_access_cookie_does_not_sign_out() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    // 30 s left: under the threshold, so the refresh cookie is tried, and it is garbage.
+    let refresh = claims_of(&browser.cookie("jwtapp_refresh").unwrap());
+    let expiring = forge(&json!({
+        "sub": "user", "sid": refresh["sid"], "iat": now() - 870, "nbf": now() - 870,
+        "exp": now() + 30, "jti": "soon", "typ": "access", "iss": "jwtapp", "aud": "jwtapp",
+    }));
+    browser.set("jwtapp_access", &expiring);
+    browser.set("jwtapp_refresh", "garbage");
+    let page = browser.get("/").await;
+    assert_eq!(page.status, Status::Ok);
+    assert!(page.set_cookie("jwtapp_access").is_none());
+}
+
+#[rocket::async_test]
 async fn a_disabled_or_deleted_user_is_sent_to_login_on_the_next_page() {
     let app = TestApp::spawn().await;
     for action in ["disable", "delete"] {
