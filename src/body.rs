@@ -54,15 +54,24 @@ async fn parse<T: DeserializeOwned>(req: &Request<'_>, data: Data<'_>) -> Result
     Ok(value)
 }
 
+/// A data guard's outcome for a parsed body; a failure is remembered for the catcher, which then
+/// reports the exact reason.
+pub fn outcome<'r, T>(
+    req: &Request<'_>,
+    parsed: Result<T, AppError>,
+) -> data::Outcome<'r, T, AppError> {
+    match parsed {
+        Ok(value) => data::Outcome::Success(value),
+        Err(error) => data::Outcome::Error((error.remember(req), error)),
+    }
+}
+
 #[rocket::async_trait]
 impl<'r, T: DeserializeOwned> FromData<'r> for JsonBody<T> {
     type Error = AppError;
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        match parse(req, data).await {
-            Ok(value) => data::Outcome::Success(JsonBody(value)),
-            Err(error) => data::Outcome::Error((error.remember(req), error)),
-        }
+        outcome(req, parse(req, data).await.map(JsonBody))
     }
 }
 
@@ -127,9 +136,6 @@ where
             Ok(body) => parse_form(&body),
             Err(e) => Err(e),
         };
-        match parsed {
-            Ok(value) => data::Outcome::Success(FormBody(value)),
-            Err(error) => data::Outcome::Error((error.remember(req), error)),
-        }
+        outcome(req, parsed.map(FormBody))
     }
 }

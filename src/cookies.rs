@@ -9,7 +9,8 @@
 //! | `jwtapp_refresh` | the refresh JWT | yes | the refresh token's remaining lifetime |
 //! | `jwtapp_csrf` | the session's CSRF token | no: a same-origin script sends it back as `X-CSRF-Token` | as the refresh cookie |
 //!
-//! The login form adds a fourth, `jwtapp_login`, binding its pre-session CSRF token to the browser.
+//! The login page adds a fourth, `jwtapp_login`, binding the login form's pre-session CSRF token
+//! to the browser; it stays for the next login, and logout deletes it with the others.
 //! With `cookie_secure` (the default) every name carries the `__Host-` prefix, which browsers
 //! accept only from a secure origin, with `Secure`, `Path=/` and no `Domain`.
 
@@ -150,13 +151,6 @@ impl CookiePolicy {
             true,
             Duration::seconds(LOGIN_FORM_LIFETIME),
         ));
-    }
-
-    /// Deletes the login form's nonce once it has served its purpose.
-    pub fn clear_login_nonce(&self, jar: &CookieJar<'_>) {
-        let mut cookie = self.build(&self.login, String::new(), true, Duration::ZERO);
-        cookie.set_expires(OffsetDateTime::UNIX_EPOCH);
-        jar.add(cookie);
     }
 
     /// Every attribute explicit: Rocket's defaults (`SameSite=Strict`, no `HttpOnly`, `Secure`

@@ -26,7 +26,7 @@ use sha2::Sha256;
 
 use crate::auth::guards::{Via, authenticated};
 use crate::auth::tokens::random_id;
-use crate::body::{parse_form, read_form_text};
+use crate::body::{outcome, parse_form, read_form_text};
 use crate::cookies::CookiePolicy;
 use crate::error::AppError;
 
@@ -132,15 +132,20 @@ pub fn is_cross_site(req: &Request<'_>) -> bool {
     let authority = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"));
-    // Rocket fills `host()` from the Host header (HTTP/1) or the authority (HTTP/2).
+    // Rocket fills `host()` from the Host header (HTTP/1) or the authority (HTTP/2). A request
+    // without either (HTTP/1.0, test clients) is compared with the configured address instead.
     let host = req
         .host()
         .map(|host| host.to_string())
-        .or_else(|| req.headers().get_one("Host").map(str::to_owned));
-    match (authority, host) {
-        (Some(authority), Some(host)) => !authority.eq_ignore_ascii_case(&host),
-        // `Origin: null` (sandboxed frames, some redirects) or no Host to compare with.
-        _ => true,
+        .or_else(|| req.headers().get_one("Host").map(str::to_owned))
+        .unwrap_or_else(|| {
+            let config = req.rocket().config();
+            format!("{}:{}", config.address, config.port)
+        });
+    match authority {
+        Some(authority) => !authority.eq_ignore_ascii_case(&host),
+        // `Origin: null` (sandboxed frames, some redirects) or a scheme we do not serve.
+        None => true,
     }
 }
 
@@ -233,10 +238,7 @@ where
             }
             parse_form(&body)
         };
-        match checked.await {
-            Ok(form) => data::Outcome::Success(SessionForm(form)),
-            Err(error) => data::Outcome::Error((error.remember(req), error)),
-        }
+        outcome(req, checked.await.map(SessionForm))
     }
 }
 
@@ -263,9 +265,6 @@ where
             }
             parse_form(&body)
         };
-        match checked.await {
-            Ok(form) => data::Outcome::Success(LoginForm(form)),
-            Err(error) => data::Outcome::Error((error.remember(req), error)),
-        }
+        outcome(req, checked.await.map(LoginForm))
     }
 }

@@ -256,7 +256,6 @@ async fn login_submit(
     // New cookies replace whatever the browser had: nothing planted before login is adopted.
     let csrf_token = csrf.session_token(&login.principal.session_id);
     policy.set_session(jar, &login.access, &login.refresh, &csrf_token);
-    policy.clear_login_nonce(jar);
     let target = next.as_deref().and_then(local_path).unwrap_or("/");
     Ok(Either::Left(Redirect::to(target.to_owned())))
 }

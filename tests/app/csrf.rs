@@ -141,8 +141,9 @@ async fn cross_site_requests_are_refused_even_with_a_valid_token() {
         }
         assert_csrf_page(&browser.send(request).await);
     }
-    // Same-origin signals are fine.
+    // Same-origin signals are fine; without a Host header, the configured address is the origin.
     let same_origin = [
+        vec![Header::new("Origin", "http://127.0.0.1:8000")],
         vec![Header::new("Sec-Fetch-Site", "same-origin")],
         vec![
             Header::new("Host", "jwtapp.example"),
@@ -196,12 +197,14 @@ async fn the_login_form_needs_its_pre_session_token() {
 
     let reply = browser.send(form_post(&app, "/login", &fields)).await;
     assert_eq!(reply.status, Status::SeeOther, "{}", reply.body);
-    // The nonce has served its purpose.
-    assert!(
-        reply
-            .set_cookie("jwtapp_login")
-            .is_some_and(|c| c.is_removal())
-    );
+    // Exactly two HttpOnly cookies come with a login: the JWTs.
+    let http_only: Vec<String> = reply
+        .set_cookies()
+        .into_iter()
+        .filter(|c| c.has("httponly"))
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(http_only, ["jwtapp_access", "jwtapp_refresh"]);
 }
 
 #[rocket::async_test]
