@@ -167,15 +167,8 @@ impl AppError {
             .status(status)
             .header(ContentType::JSON)
             .sized_body(json.len(), Cursor::new(json));
-        match self {
-            AppError::Unauthorized(_) => {
-                response.header(Header::new("WWW-Authenticate", "Bearer"));
-            }
-            AppError::MethodNotAllowed(methods) => {
-                let allow: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
-                response.header(Header::new("Allow", allow.join(", ")));
-            }
-            _ => {}
+        if let AppError::Unauthorized(_) = self {
+            response.header(Header::new("WWW-Authenticate", "Bearer"));
         }
         Ok(response.finalize())
     }
@@ -195,11 +188,16 @@ impl<'r> Responder<'r, 'static> for AppError {
         {
             policy.clear_session(req.cookies());
         }
-        if is_api(req) {
-            self.json_response()
+        let mut response = if is_api(req) {
+            self.json_response()?
         } else {
-            crate::routes::pages::error_response(&self, user, req)
+            crate::routes::pages::error_response(&self, user, req)?
+        };
+        if let AppError::MethodNotAllowed(methods) = &self {
+            let allow: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+            response.set_header(Header::new("Allow", allow.join(", ")));
         }
+        Ok(response)
     }
 }
 

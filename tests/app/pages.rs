@@ -541,3 +541,17 @@ async fn the_stylesheet_is_served_from_the_binary_with_a_long_cache_lifetime() {
         );
     }
 }
+
+#[rocket::async_test]
+async fn a_wrong_method_on_a_page_is_a_405_page_with_allow() {
+    let app = TestApp::spawn().await;
+    let reply = app.send(app.client.delete("/user-content")).await;
+    assert_eq!(reply.status, Status::MethodNotAllowed);
+    assert_eq!(reply.header("Allow"), Some("GET, POST"));
+    assert!(
+        reply
+            .header("Content-Type")
+            .is_some_and(|c| c.starts_with("text/html"))
+    );
+    assert!(reply.body.contains("405"));
+}
