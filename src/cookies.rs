@@ -61,22 +61,6 @@ impl CookiePolicy {
         }
     }
 
-    pub fn access_name(&self) -> &str {
-        &self.access
-    }
-
-    pub fn refresh_name(&self) -> &str {
-        &self.refresh
-    }
-
-    pub fn csrf_name(&self) -> &str {
-        &self.csrf
-    }
-
-    pub fn login_name(&self) -> &str {
-        &self.login
-    }
-
     /// The access and refresh cookies of a request.
     pub fn session<'r>(&self, jar: &'r CookieJar<'_>) -> SessionCookies<'r> {
         SessionCookies {
@@ -98,12 +82,7 @@ impl CookiePolicy {
         refresh: &Minted,
         csrf_token: &str,
     ) {
-        jar.add(self.build(
-            &self.access,
-            access.token.clone(),
-            true,
-            until(access.expires_at),
-        ));
+        self.set_access(jar, access);
         jar.add(self.build(
             &self.refresh,
             refresh.token.clone(),

@@ -24,13 +24,16 @@ use rocket::http::Method;
 use rocket::request::{FromRequest, Outcome, Request};
 use sha2::Sha256;
 
-use crate::auth::guards::{Via, authenticated};
+use crate::auth::guards::{Authenticated, Via, authenticated};
 use crate::auth::tokens::random_id;
 use crate::body::{outcome, parse_form, read_form_text};
 use crate::cookies::CookiePolicy;
-use crate::error::AppError;
+use crate::error::{AppError, managed};
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// Random bytes in a login form's nonce.
+const NONCE_BYTES: usize = 16;
 
 /// The header a script sends the session's CSRF token in.
 pub const HEADER: &str = "X-CSRF-Token";
@@ -75,17 +78,36 @@ impl Csrf {
 
     /// A fresh nonce for a login form.
     pub fn new_nonce() -> String {
-        random_id(16)
+        random_id(NONCE_BYTES)
     }
 
-    /// Whether `presented` is the token of `session_id`, compared in constant time.
-    pub fn is_session_token(&self, session_id: &str, presented: &str) -> bool {
-        self.verify("session", session_id, presented)
+    /// Whether a cookie value has the shape of a nonce we made (anything else is replaced).
+    pub fn is_nonce(value: &str) -> bool {
+        URL_SAFE_NO_PAD
+            .decode(value)
+            .is_ok_and(|bytes| bytes.len() == NONCE_BYTES)
     }
 
-    /// Whether `presented` is the login token for `nonce`, compared in constant time.
-    pub fn is_login_token(&self, nonce: &str, presented: &str) -> bool {
-        self.verify("login", nonce, presented)
+    /// Accepts `presented` only as the token of the login `session_id` (compared in constant time).
+    pub fn check_session(&self, session_id: &str, presented: &str) -> Result<(), AppError> {
+        self.check("session", session_id, presented)
+    }
+
+    /// The check for a form posted by `who`: the session's token, unless the request was
+    /// authenticated by an `Authorization` header, which no other site can make a browser send.
+    pub fn check_form(&self, who: &Authenticated, presented: &str) -> Result<(), AppError> {
+        match who.via {
+            Via::Bearer => Ok(()),
+            Via::Cookies => self.check_session(&who.principal.session_id, presented),
+        }
+    }
+
+    /// The check for the login form: the browser holds a nonce, and `presented` is its token.
+    pub fn check_login(&self, nonce: Option<&str>, presented: &str) -> Result<(), AppError> {
+        match nonce {
+            Some(nonce) if Csrf::is_nonce(nonce) => self.check("login", nonce, presented),
+            _ => Err(refused()),
+        }
     }
 
     fn mac(&self, purpose: &str, subject: &str) -> HmacSha256 {
@@ -100,11 +122,13 @@ impl Csrf {
         URL_SAFE_NO_PAD.encode(self.mac(purpose, subject).finalize().into_bytes())
     }
 
-    fn verify(&self, purpose: &str, subject: &str, presented: &str) -> bool {
-        match URL_SAFE_NO_PAD.decode(presented.trim()) {
-            Ok(bytes) => self.mac(purpose, subject).verify_slice(&bytes).is_ok(),
-            Err(_) => false,
-        }
+    fn check(&self, purpose: &str, subject: &str, presented: &str) -> Result<(), AppError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(presented.trim())
+            .map_err(|_| refused())?;
+        self.mac(purpose, subject)
+            .verify_slice(&bytes)
+            .map_err(|_| refused())
     }
 }
 
@@ -170,16 +194,6 @@ pub fn refused() -> AppError {
     AppError::CsrfRejected(REFUSED.into())
 }
 
-fn csrf_state<'r>(req: &'r Request<'_>) -> Result<(&'r Csrf, &'r CookiePolicy), AppError> {
-    match (
-        req.rocket().state::<Csrf>(),
-        req.rocket().state::<CookiePolicy>(),
-    ) {
-        (Some(csrf), Some(policy)) => Ok((csrf, policy)),
-        _ => Err(AppError::Internal("CSRF state is not managed".into())),
-    }
-}
-
 /// The checks for a cookie-authenticated request to the login `session_id`, made by the guards
 /// before any handler runs: unsafe methods must be same-origin, and API calls must also carry
 /// the session's token in [`HEADER`] (page forms carry it in their body, see [`SessionForm`]).
@@ -191,11 +205,8 @@ pub fn check_cookie_request(req: &Request<'_>, session_id: &str) -> Result<(), A
         return Err(refused());
     }
     if crate::headers::is_api(req) {
-        let (csrf, _) = csrf_state(req)?;
         let presented = req.headers().get_one(HEADER).unwrap_or("");
-        if !csrf.is_session_token(session_id, presented) {
-            return Err(refused());
-        }
+        managed::<Csrf>(req)?.check_session(session_id, presented)?;
     }
     Ok(())
 }
@@ -230,12 +241,7 @@ where
             let body = read_form_text(req, data).await?;
             // The request guard has run (data guards run last), so this is its cached result.
             let who = authenticated(req).await?;
-            if who.via == Via::Cookies {
-                let (csrf, _) = csrf_state(req)?;
-                if !csrf.is_session_token(&who.principal.session_id, &form_token(&body)) {
-                    return Err(refused());
-                }
-            }
+            managed::<Csrf>(req)?.check_form(&who, &form_token(&body))?;
             parse_form(&body)
         };
         outcome(req, checked.await.map(SessionForm))
@@ -258,11 +264,8 @@ where
                 return Err(refused());
             }
             let body = read_form_text(req, data).await?;
-            let (csrf, policy) = csrf_state(req)?;
-            let nonce = policy.login_nonce(req.cookies()).ok_or_else(refused)?;
-            if !csrf.is_login_token(nonce, &form_token(&body)) {
-                return Err(refused());
-            }
+            let nonce = managed::<CookiePolicy>(req)?.login_nonce(req.cookies());
+            managed::<Csrf>(req)?.check_login(nonce, &form_token(&body))?;
             parse_form(&body)
         };
         outcome(req, checked.await.map(LoginForm))

@@ -11,7 +11,6 @@ use rocket::response::{self, Responder, Response};
 use serde::Serialize;
 
 use crate::auth::{AuthError, guards};
-use crate::cookies::CookiePolicy;
 use crate::headers::is_api;
 
 /// Everything a request can fail with. Each variant knows its HTTP status.
@@ -135,6 +134,14 @@ impl From<AuthError> for AppError {
     }
 }
 
+/// State the application manages. Missing state is a bug in how the application was built,
+/// reported as a 500 rather than a panic.
+pub fn managed<'r, T: Send + Sync + 'static>(req: &'r Request<'_>) -> Result<&'r T, AppError> {
+    req.rocket()
+        .state::<T>()
+        .ok_or_else(|| AppError::Internal(format!("{} is not managed", std::any::type_name::<T>())))
+}
+
 /// The failure a guard reported, kept in the request's local cache for the catcher.
 struct GuardFailure(Option<AppError>);
 
@@ -180,14 +187,8 @@ impl<'r> Responder<'r, 'static> for AppError {
         if let AppError::Internal(cause) = &self {
             log::error!("internal error: {cause}");
         }
-        let user = guards::after_failure(req);
-        // Cookies that no longer authenticate anyone are deleted, so the browser stops sending them.
-        if self.is_sign_in_failure()
-            && guards::sent_session_cookies(req)
-            && let Some(policy) = req.rocket().state::<CookiePolicy>()
-        {
-            policy.clear_session(req.cookies());
-        }
+        guards::settle_cookies(req, &self);
+        let user = guards::signed_in_user(req);
         let mut response = if is_api(req) {
             self.json_response()?
         } else {

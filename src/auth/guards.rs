@@ -14,9 +14,9 @@ use rocket::request::{FromRequest, Outcome, Request};
 
 use super::tokens::{MAX_TOKEN_LEN, Minted};
 use super::{Auth, AuthError, ClientInfo, Principal, RefreshSession};
-use crate::cookies::CookiePolicy;
+use crate::cookies::{CookiePolicy, SessionCookies};
 use crate::csrf;
-use crate::error::AppError;
+use crate::error::{AppError, managed};
 
 /// True when the request carries an `Authorization` header with the Bearer scheme. Such a header
 /// wins over cookies; any other scheme (say, Basic from a proxy in front) is not ours to judge.
@@ -56,18 +56,6 @@ fn bearer_token<'r>(req: &'r Request<'_>) -> Result<&'r str, AuthError> {
     Ok(token)
 }
 
-fn auth_state<'r>(req: &'r Request<'_>) -> Result<&'r Auth, AuthError> {
-    req.rocket()
-        .state::<Auth>()
-        .ok_or_else(|| AuthError::Internal("Auth is not managed".into()))
-}
-
-fn cookie_policy<'r>(req: &'r Request<'_>) -> Result<&'r CookiePolicy, AuthError> {
-    req.rocket()
-        .state::<CookiePolicy>()
-        .ok_or_else(|| AuthError::Internal("CookiePolicy is not managed".into()))
-}
-
 /// How a caller proved who they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
@@ -84,67 +72,72 @@ pub struct Authenticated {
     pub via: Via,
 }
 
+/// The credential a request offers. The header wins: a client that sends a Bearer header means
+/// it, whatever cookies its browser holds. An `Authorization` header of another scheme (Basic
+/// from a proxy in front) leaves the cookies in charge, unless there are none.
+enum Credential<'r> {
+    Header,
+    Cookies(SessionCookies<'r>),
+}
+
+fn credential<'r>(req: &'r Request<'_>, policy: &CookiePolicy) -> Credential<'r> {
+    let cookies = policy.session(req.cookies());
+    if has_bearer_header(req) || (cookies.is_empty() && req.headers().contains("Authorization")) {
+        Credential::Header
+    } else {
+        Credential::Cookies(cookies)
+    }
+}
+
 /// What authenticating one request found, computed once and kept in the request's cache so that
-/// every guard, the form guard and the catchers see the same answer.
+/// every guard, the form guards and the error responses see the same answer.
 struct Resolution {
     result: Result<Authenticated, AppError>,
-    /// The access token minted from the refresh cookie, if this request reissued it.
+    /// The access token minted from the refresh cookie, if this request reissued it. Kept apart
+    /// from `result`: a CSRF refusal after a reissue still hands the browser its new cookie.
     reissued: Option<Minted>,
 }
 
 async fn resolve(req: &Request<'_>) -> Resolution {
-    let failed = |error: AuthError| Resolution {
-        result: Err(error.into()),
-        reissued: None,
-    };
-    let (auth, policy) = match (auth_state(req), cookie_policy(req)) {
-        (Ok(auth), Ok(policy)) => (auth, policy),
-        (Err(e), _) | (_, Err(e)) => return failed(e),
-    };
-    // The header wins: a client that sends one means it, whatever cookies its browser holds.
-    let cookies = policy.session(req.cookies());
-    if has_bearer_header(req) || (cookies.is_empty() && req.headers().contains("Authorization")) {
-        let principal = match bearer_token(req) {
-            Ok(token) => auth.authenticate(token).await,
-            Err(e) => Err(e),
-        };
-        return match principal {
-            Ok(principal) => Resolution {
-                result: Ok(Authenticated {
-                    principal,
-                    via: Via::Bearer,
-                }),
-                reissued: None,
-            },
-            Err(e) => failed(e),
-        };
-    }
-    if cookies.is_empty() {
-        return failed(AuthError::MissingToken(
-            "sign in first: send an Authorization: Bearer token or the session cookies",
-        ));
-    }
-    match auth
-        .authenticate_cookies(cookies.access, cookies.refresh)
-        .await
-    {
-        Ok(session) => {
-            if let Some(access) = &session.reissued {
-                policy.set_access(req.cookies(), access);
-            }
-            let result = csrf::check_cookie_request(req, &session.principal.session_id).map(|()| {
-                Authenticated {
-                    principal: session.principal,
-                    via: Via::Cookies,
-                }
+    let mut reissued = None;
+    let result = authenticate(req, &mut reissued).await;
+    Resolution { result, reissued }
+}
+
+async fn authenticate(
+    req: &Request<'_>,
+    reissued: &mut Option<Minted>,
+) -> Result<Authenticated, AppError> {
+    let auth = managed::<Auth>(req)?;
+    let policy = managed::<CookiePolicy>(req)?;
+    let cookies = match credential(req, policy) {
+        Credential::Header => {
+            let principal = auth.authenticate(bearer_token(req)?).await?;
+            return Ok(Authenticated {
+                principal,
+                via: Via::Bearer,
             });
-            Resolution {
-                result,
-                reissued: session.reissued,
-            }
         }
-        Err(e) => failed(e),
+        Credential::Cookies(cookies) if cookies.is_empty() => {
+            return Err(AuthError::MissingToken(
+                "sign in first: send an Authorization: Bearer token or the session cookies",
+            )
+            .into());
+        }
+        Credential::Cookies(cookies) => cookies,
+    };
+    let session = auth
+        .authenticate_cookies(cookies.access, cookies.refresh)
+        .await?;
+    if let Some(access) = &session.reissued {
+        policy.set_access(req.cookies(), access);
     }
+    *reissued = session.reissued;
+    csrf::check_cookie_request(req, &session.principal.session_id)?;
+    Ok(Authenticated {
+        principal: session.principal,
+        via: Via::Cookies,
+    })
 }
 
 /// Authenticates the request (once; later calls get the cached answer).
@@ -152,28 +145,38 @@ pub async fn authenticated(req: &Request<'_>) -> Result<Authenticated, AppError>
     req.local_cache_async(resolve(req)).await.result.clone()
 }
 
-/// What the catchers need to finish an error response the guards caused: the signed-in user
-/// (for the page's navigation) and the access cookie this request reissued, which Rocket drops
-/// from error responses unless it is set again.
-pub fn after_failure(req: &Request<'_>) -> Option<Principal> {
-    let resolution = req.local_cache(|| Resolution {
+/// The cached resolution, for the error response at the end of a request. A request no guard
+/// authenticated gets an empty one.
+fn resolution<'r>(req: &'r Request<'_>) -> &'r Resolution {
+    req.local_cache(|| Resolution {
         result: Err(AppError::Unauthorized("not authenticated".into())),
         reissued: None,
-    });
-    if let (Some(access), Ok(policy)) = (&resolution.reissued, cookie_policy(req)) {
-        policy.set_access(req.cookies(), access);
-    }
-    resolution
+    })
+}
+
+/// The user this request authenticated as, if any (an error page still shows the navigation).
+pub fn signed_in_user(req: &Request<'_>) -> Option<Principal> {
+    resolution(req)
         .result
         .as_ref()
         .ok()
         .map(|who| who.principal.clone())
 }
 
-/// True when the request authenticated (or tried to) with session cookies rather than a header.
-pub fn sent_session_cookies(req: &Request<'_>) -> bool {
-    !has_bearer_header(req)
-        && cookie_policy(req).is_ok_and(|policy| !policy.session(req.cookies()).is_empty())
+/// Puts the session cookies of an error response right. Rocket drops cookies set before a
+/// failure, so an access cookie this request reissued is set again; cookies that no longer
+/// authenticate anyone are deleted, so the browser stops sending them.
+pub fn settle_cookies(req: &Request<'_>, error: &AppError) {
+    let Ok(policy) = managed::<CookiePolicy>(req) else {
+        return;
+    };
+    if let Some(access) = &resolution(req).reissued {
+        policy.set_access(req.cookies(), access);
+    }
+    let sent_cookies = matches!(credential(req, policy), Credential::Cookies(c) if !c.is_empty());
+    if error.is_sign_in_failure() && sent_cookies {
+        policy.clear_session(req.cookies());
+    }
 }
 
 /// A signed-in user with a live login and an enabled account.
@@ -230,30 +233,24 @@ pub struct RefreshToken {
 }
 
 async fn refresh_token(req: &Request<'_>) -> Result<RefreshToken, AppError> {
-    let auth = auth_state(req)?;
-    let refresh_cookie = cookie_policy(req)?.session(req.cookies()).refresh;
-    if has_bearer_header(req)
-        || (refresh_cookie.is_none() && req.headers().contains("Authorization"))
-    {
-        let session = auth.authenticate_refresh(bearer_token(req)?).await?;
-        return Ok(RefreshToken {
-            session,
+    let auth = managed::<Auth>(req)?;
+    match credential(req, managed::<CookiePolicy>(req)?) {
+        Credential::Header => Ok(RefreshToken {
+            session: auth.authenticate_refresh(bearer_token(req)?).await?,
             via: Via::Bearer,
-        });
-    }
-    let refresh =
-        cookie_policy(req)?
-            .session(req.cookies())
-            .refresh
-            .ok_or(AuthError::MissingToken(
+        }),
+        Credential::Cookies(cookies) => {
+            let refresh = cookies.refresh.ok_or(AuthError::MissingToken(
                 "an Authorization: Bearer refresh token or the refresh cookie is required",
             ))?;
-    let session = auth.authenticate_refresh(refresh).await?;
-    csrf::check_cookie_request(req, &session.principal.session_id)?;
-    Ok(RefreshToken {
-        session,
-        via: Via::Cookies,
-    })
+            let session = auth.authenticate_refresh(refresh).await?;
+            csrf::check_cookie_request(req, &session.principal.session_id)?;
+            Ok(RefreshToken {
+                session,
+                via: Via::Cookies,
+            })
+        }
+    }
 }
 
 #[rocket::async_trait]

@@ -12,12 +12,12 @@ use rocket::response::content::RawHtml;
 use rocket::response::{self, Redirect, Responder};
 use rocket::{Either, Route, State, get, post, routes};
 
-use crate::auth::guards::{AdminUser, AuthUser, Authenticated, Via};
-use crate::auth::{Auth, AuthError, ClientInfo, Principal};
+use crate::auth::guards::{AdminUser, AuthUser, Authenticated};
+use crate::auth::{Auth, AuthError, ClientInfo, Login, Principal};
 use crate::body::FormBody;
 use crate::cookies::CookiePolicy;
 use crate::csrf::{self, Csrf, LoginForm, RequestSite, SessionForm};
-use crate::error::AppError;
+use crate::error::{AppError, managed};
 use crate::sample::{DEFAULT_EXAMPLE, SampleError, double_text};
 
 /// Everything mounted at `/`.
@@ -58,9 +58,9 @@ impl Layout {
         }
     }
 
-    fn for_user(principal: Principal, csrf: Option<&Csrf>) -> Layout {
+    fn for_user(principal: Principal, csrf: &Csrf) -> Layout {
         Layout {
-            csrf_token: csrf.map(|csrf| csrf.session_token(&principal.session_id)),
+            csrf_token: Some(csrf.session_token(&principal.session_id)),
             user: Some(principal),
         }
     }
@@ -72,10 +72,25 @@ pub struct Viewer {
     layout: Layout,
 }
 
-fn viewer(req: &Request<'_>, principal: Principal) -> Viewer {
-    Viewer {
-        layout: Layout::for_user(principal.clone(), req.rocket().state::<Csrf>()),
-        principal,
+/// The page guards: `guard` decides who may see the page, then the layout is built for them.
+async fn viewer<'r, G>(
+    req: &'r Request<'_>,
+    principal: impl FnOnce(G) -> Principal,
+) -> Outcome<Viewer, AppError>
+where
+    G: FromRequest<'r, Error = AppError>,
+{
+    let principal = match G::from_request(req).await {
+        Outcome::Success(guard) => principal(guard),
+        Outcome::Error(e) => return Outcome::Error(e),
+        Outcome::Forward(status) => return Outcome::Forward(status),
+    };
+    match managed::<Csrf>(req) {
+        Ok(csrf) => Outcome::Success(Viewer {
+            layout: Layout::for_user(principal.clone(), csrf),
+            principal,
+        }),
+        Err(e) => e.fail(req),
     }
 }
 
@@ -84,9 +99,7 @@ impl<'r> FromRequest<'r> for Viewer {
     type Error = AppError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AppError> {
-        AuthUser::from_request(req)
-            .await
-            .map(|AuthUser(principal)| viewer(req, principal))
+        viewer(req, |AuthUser(principal)| principal).await
     }
 }
 
@@ -98,9 +111,9 @@ impl<'r> FromRequest<'r> for AdminViewer {
     type Error = AppError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AppError> {
-        AdminUser::from_request(req)
+        viewer(req, |AdminUser(principal)| principal)
             .await
-            .map(|AdminUser(principal)| AdminViewer(viewer(req, principal)))
+            .map(AdminViewer)
     }
 }
 
@@ -165,55 +178,77 @@ fn login_location(next: &str) -> String {
     location
 }
 
-/// The browser's login-form nonce, made (and set as a cookie) when it has none.
-fn login_nonce(jar: &CookieJar<'_>, policy: &CookiePolicy) -> String {
-    match policy.login_nonce(jar) {
-        Some(nonce)
-            if nonce.len() == 22
-                && nonce
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-        {
-            nonce.to_owned()
-        }
-        _ => {
-            let nonce = Csrf::new_nonce();
-            policy.set_login_nonce(jar, &nonce);
-            nonce
+/// The browser's side of a page request: its cookie jar, with the cookie policy and CSRF keys
+/// that the login and logout pages work with.
+struct Browser<'r> {
+    jar: &'r CookieJar<'r>,
+    policy: &'r CookiePolicy,
+    csrf: &'r Csrf,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Browser<'r> {
+    type Error = AppError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AppError> {
+        match (managed::<CookiePolicy>(req), managed::<Csrf>(req)) {
+            (Ok(policy), Ok(csrf)) => Outcome::Success(Browser {
+                jar: req.cookies(),
+                policy,
+                csrf,
+            }),
+            (Err(e), _) | (_, Err(e)) => e.fail(req),
         }
     }
 }
 
-fn login_form(
-    status: Status,
-    jar: &CookieJar<'_>,
-    policy: &CookiePolicy,
-    csrf: &Csrf,
-    username: &str,
-    next: Option<&str>,
-    error: Option<&str>,
-) -> Result<Page, AppError> {
-    let nonce = login_nonce(jar, policy);
-    render(
-        status,
-        &LoginPage {
-            layout: Layout::anonymous(),
-            username,
-            next: next.and_then(local_path).unwrap_or(""),
-            csrf_token: csrf.login_token(&nonce),
-            error,
-        },
-    )
+impl Browser<'_> {
+    /// The login form with `status`, the typed username, a local `next` and an error message.
+    /// Its pre-session token is bound to the browser's nonce cookie, made when it has none.
+    fn login_form(
+        &self,
+        status: Status,
+        username: &str,
+        next: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<Page, AppError> {
+        let nonce = match self.policy.login_nonce(self.jar) {
+            Some(nonce) if Csrf::is_nonce(nonce) => nonce.to_owned(),
+            _ => {
+                let nonce = Csrf::new_nonce();
+                self.policy.set_login_nonce(self.jar, &nonce);
+                nonce
+            }
+        };
+        render(
+            status,
+            &LoginPage {
+                layout: Layout::anonymous(),
+                username,
+                next: next.and_then(local_path).unwrap_or(""),
+                csrf_token: self.csrf.login_token(&nonce),
+                error,
+            },
+        )
+    }
+
+    /// Sets the cookies of a new login. They replace whatever the browser had, so nothing
+    /// planted before the login is ever adopted.
+    fn start_session(&self, login: &Login) {
+        let csrf_token = self.csrf.session_token(&login.principal.session_id);
+        self.policy
+            .set_session(self.jar, &login.access, &login.refresh, &csrf_token);
+    }
+
+    /// Deletes every cookie a login set.
+    fn end_session(&self) {
+        self.policy.clear_session(self.jar);
+    }
 }
 
 #[get("/login?<next>")]
-fn login_page(
-    next: Option<&str>,
-    jar: &CookieJar<'_>,
-    policy: &State<CookiePolicy>,
-    csrf: &State<Csrf>,
-) -> Result<Page, AppError> {
-    login_form(Status::Ok, jar, policy, csrf, "", next, None)
+fn login_page(next: Option<&str>, browser: Browser<'_>) -> Result<Page, AppError> {
+    browser.login_form(Status::Ok, "", next, None)
 }
 
 #[derive(FromForm)]
@@ -227,37 +262,28 @@ struct LoginFields {
 async fn login_submit(
     form: LoginForm<LoginFields>,
     client: ClientInfo,
-    jar: &CookieJar<'_>,
+    browser: Browser<'_>,
     auth: &State<Auth>,
-    policy: &State<CookiePolicy>,
-    csrf: &State<Csrf>,
 ) -> Result<Either<Redirect, Page>, AppError> {
     let LoginFields {
         username,
         password,
         next,
     } = form.0;
-    let login = match auth.login(username.clone(), password, client).await {
-        Ok(login) => login,
-        Err(AuthError::InvalidCredentials) => {
-            let page = login_form(
-                Status::Unauthorized,
-                jar,
-                policy,
-                csrf,
-                &username,
-                next.as_deref(),
-                Some(LOGIN_FAILED),
-            )?;
-            return Ok(Either::Right(page));
+    match auth.login(username.clone(), password, client).await {
+        Ok(login) => {
+            browser.start_session(&login);
+            let target = next.as_deref().and_then(local_path).unwrap_or("/");
+            Ok(Either::Left(Redirect::to(target.to_owned())))
         }
-        Err(e) => return Err(e.into()),
-    };
-    // New cookies replace whatever the browser had: nothing planted before login is adopted.
-    let csrf_token = csrf.session_token(&login.principal.session_id);
-    policy.set_session(jar, &login.access, &login.refresh, &csrf_token);
-    let target = next.as_deref().and_then(local_path).unwrap_or("/");
-    Ok(Either::Left(Redirect::to(target.to_owned())))
+        Err(AuthError::InvalidCredentials) => Ok(Either::Right(browser.login_form(
+            Status::Unauthorized,
+            &username,
+            next.as_deref(),
+            Some(LOGIN_FAILED),
+        )?)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ----- signed-in pages -----
@@ -417,23 +443,16 @@ struct LogoutFields {
 /// Works for anyone with cookies: stale cookies of an ended session are simply deleted.
 #[post("/logout", data = "<form>")]
 async fn logout_submit(
-    site: RequestSite,
     who: Result<Authenticated, AppError>,
     form: Option<FormBody<LogoutFields>>,
-    jar: &CookieJar<'_>,
+    site: RequestSite,
+    browser: Browser<'_>,
     auth: &State<Auth>,
-    policy: &State<CookiePolicy>,
-    csrf: &State<Csrf>,
 ) -> Result<Redirect, AppError> {
     match who {
         Ok(who) => {
-            let token = form
-                .as_ref()
-                .and_then(|form| form.0.csrf_token.as_deref())
-                .unwrap_or("");
-            if who.via == Via::Cookies && !csrf.is_session_token(&who.principal.session_id, token) {
-                return Err(csrf::refused());
-            }
+            let token = form.and_then(|form| form.0.csrf_token).unwrap_or_default();
+            browser.csrf.check_form(&who, &token)?;
             match auth.logout(&who.principal).await {
                 Ok(()) | Err(AuthError::SessionEnded) => {}
                 Err(e) => return Err(e.into()),
@@ -446,7 +465,7 @@ async fn logout_submit(
         // No live login behind these cookies: nothing to revoke, only cookies to delete.
         Err(_) => {}
     }
-    policy.clear_session(jar);
+    browser.end_session();
     Ok(Redirect::to("/login"))
 }
 
@@ -477,9 +496,9 @@ pub fn error_response(
         }
         return Redirect::to(login_location(&next)).respond_to(req);
     }
-    let layout = match user {
-        Some(principal) => Layout::for_user(principal, req.rocket().state::<Csrf>()),
-        None => Layout::anonymous(),
+    let layout = match (user, managed::<Csrf>(req)) {
+        (Some(principal), Ok(csrf)) => Layout::for_user(principal, csrf),
+        _ => Layout::anonymous(),
     };
     let status = error.status();
     let page = match error {

@@ -104,6 +104,7 @@ async fn an_access_cookie_about_to_expire_is_reissued_early() {
 
 #[rocket::async_test]
 async fn the_threshold_is_configurable_and_capped_at_half_the_access_lifetime() {
+    // Configured 90 s of a 100 s lifetime: capped at 50 s.
     let app = TestApp::spawn_with(|f| {
         f.merge(("auth.access_ttl_secs", 100))
             .merge(("auth.reissue_threshold_secs", 90))
@@ -111,20 +112,44 @@ async fn the_threshold_is_configurable_and_capped_at_half_the_access_lifetime() 
     .await;
     let browser = Browser::new(&app);
     browser.sign_in("user", "user").await;
-    // 100 s left of 100: above the capped threshold of 50, kept (uncapped, 90 would not matter
-    // here either); 60 s left: kept only because the threshold is capped at 50.
-    let refresh = claims_of(&browser.cookie("jwtapp_refresh").unwrap());
-    let sixty_left = forge(&json!({
-        "sub": "user", "sid": refresh["sid"], "iat": now() - 40, "nbf": now() - 40,
-        "exp": now() + 60, "jti": "sixty", "typ": "access", "iss": "jwtapp", "aud": "jwtapp",
-    }));
-    browser.set("jwtapp_access", &sixty_left);
-    let page = browser.get("/").await;
-    assert_eq!(page.status, Status::Ok);
-    assert!(
-        page.set_cookie("jwtapp_access").is_none(),
-        "60 s left > 50 s threshold"
-    );
+    let sid = claims_of(&browser.cookie("jwtapp_refresh").unwrap())["sid"].clone();
+    let with_left = |left: u64| {
+        forge(&json!({
+            "sub": "user", "sid": sid, "iat": now() + left - 100, "nbf": now() + left - 100,
+            "exp": now() + left, "jti": format!("left-{left}"), "typ": "access",
+            "iss": "jwtapp", "aud": "jwtapp",
+        }))
+    };
+    for (left, reissued) in [(60, false), (55, false), (45, true), (10, true)] {
+        browser.set("jwtapp_access", &with_left(left));
+        let page = browser.get("/").await;
+        assert_eq!(page.status, Status::Ok);
+        assert_eq!(
+            page.set_cookie("jwtapp_access").is_some(),
+            reissued,
+            "{left} s left of 100, threshold capped at 50"
+        );
+    }
+
+    // And the default threshold is 60 s of 900.
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    let sid = claims_of(&browser.cookie("jwtapp_refresh").unwrap())["sid"].clone();
+    for (left, reissued) in [(65, false), (55, true)] {
+        let token = forge(&json!({
+            "sub": "user", "sid": sid, "iat": now() + left - 900, "nbf": now() + left - 900,
+            "exp": now() + left, "jti": format!("left-{left}"), "typ": "access",
+            "iss": "jwtapp", "aud": "jwtapp",
+        }));
+        browser.set("jwtapp_access", &token);
+        let page = browser.get("/").await;
+        assert_eq!(
+            page.set_cookie("jwtapp_access").is_some(),
+            reissued,
+            "{left} s left"
+        );
+    }
 }
 
 #[rocket::async_test]
@@ -230,8 +255,17 @@ async fn a_bad_refresh_cookie_next_to_a_valid_access_cookie_does_not_sign_out() 
 #[rocket::async_test]
 async fn a_disabled_or_deleted_user_is_sent_to_login_on_the_next_page() {
     let app = TestApp::spawn().await;
-    for action in ["disable", "delete"] {
-        let name = format!("{action}-me");
+    // Each case: the CLI action, whether the access cookie must be reissued, and the path.
+    let cases = [
+        ("disable", false, "/user-content"),
+        ("disable", true, "/user-content"),
+        ("delete", false, "/user-content"),
+        ("delete", true, "/user-content"),
+        ("disable", true, "/api/auth/info"),
+        ("delete", true, "/api/auth/info"),
+    ];
+    for (i, (action, expired, path)) in cases.into_iter().enumerate() {
+        let name = format!("{action}-me-{i}");
         let out = jwtapp_cli(
             &app.database(),
             &["user", "add", &name],
@@ -244,16 +278,31 @@ async fn a_disabled_or_deleted_user_is_sent_to_login_on_the_next_page() {
 
         let out = jwtapp_cli(&app.database(), &["user", action, &name], Some("y\n"));
         assert!(out.status.success(), "{}", text(&out.stderr));
-        // Both with a valid access cookie and when the access cookie must be reissued.
-        let reply = browser.get("/user-content").await;
-        assert_eq!(reply.status, Status::SeeOther, "{action}");
-        assert_eq!(reply.header("Location"), Some("/login?next=/user-content"));
+        if expired {
+            browser.set("jwtapp_access", &expired_access(&browser, 30));
+        }
+        let reply = browser.get(path).await;
+        let case = format!("{action}, expired access cookie: {expired}, {path}");
+        if path.starts_with("/api") {
+            reply.assert_error(403);
+        } else {
+            assert_eq!(reply.status, Status::SeeOther, "{case}");
+            assert_eq!(
+                reply.header("Location"),
+                Some("/login?next=/user-content"),
+                "{case}"
+            );
+        }
+        for cookie in ["jwtapp_access", "jwtapp_refresh", "jwtapp_csrf"] {
+            assert!(
+                reply.set_cookie(cookie).is_some_and(|c| c.is_removal()),
+                "{case}: {cookie} deleted"
+            );
+        }
         assert!(
-            reply
-                .set_cookie("jwtapp_refresh")
-                .is_some_and(|c| c.is_removal())
+            browser.cookie_names().iter().all(|n| n == "jwtapp_login"),
+            "{case}"
         );
-        assert!(browser.cookie_names().is_empty());
     }
 }
 
@@ -270,6 +319,17 @@ async fn a_revoked_login_is_not_reissued() {
     browser.set("jwtapp_access", &expired_access(&browser, 30));
     let reply = browser.get("/").await;
     assert_eq!(reply.status, Status::SeeOther);
+    assert_eq!(reply.header("Location"), Some("/login?next=/"));
+    assert!(
+        reply
+            .set_cookie("jwtapp_access")
+            .is_some_and(|c| c.is_removal())
+    );
+    assert!(
+        reply
+            .set_cookie("jwtapp_refresh")
+            .is_some_and(|c| c.is_removal())
+    );
 }
 
 #[rocket::async_test]
@@ -300,11 +360,15 @@ async fn concurrent_requests_with_the_same_expired_cookie_all_succeed() {
             let reissued = response
                 .headers()
                 .get("Set-Cookie")
-                .any(|c| c.starts_with("jwtapp_access=ey"));
+                .find_map(|c| c.strip_prefix("jwtapp_access="))
+                .and_then(|c| c.split(';').next())
+                .map(str::to_owned);
             (status, reissued)
         }
     });
     let results = futures::future::join_all(requests).await;
+    let sid = claims_of(&refresh)["sid"].clone();
+    let mut tokens = Vec::new();
     for (i, (status, reissued)) in results.into_iter().enumerate() {
         let expected = if paths[i % paths.len()] == "/denied" {
             Status::Forbidden
@@ -312,6 +376,17 @@ async fn concurrent_requests_with_the_same_expired_cookie_all_succeed() {
             Status::Ok
         };
         assert_eq!(status, expected, "request {i} ({})", paths[i % paths.len()]);
-        assert!(reissued, "request {i} got a new access cookie");
+        let reissued = reissued.unwrap_or_else(|| panic!("request {i} got no new access cookie"));
+        // A real, current token of the same login, which the server accepts.
+        let claims = claims_of(&reissued);
+        assert_eq!(claims["sid"], sid, "request {i}");
+        assert!(claims["exp"].as_u64().unwrap() > now(), "request {i}");
+        tokens.push(reissued);
+    }
+    for token in tokens.iter().step_by(8) {
+        assert_eq!(
+            app.get("/api/auth/info", Some(token)).await.status,
+            Status::Ok
+        );
     }
 }
