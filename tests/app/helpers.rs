@@ -231,8 +231,11 @@ pub fn jwtapp_cli(database: &Path, args: &[&str], stdin: Option<&str>) -> Output
         .spawn()
         .expect("run jwtapp");
     if let Some(mut pipe) = child.stdin.take() {
-        pipe.write_all(stdin.unwrap_or("").as_bytes())
-            .expect("write stdin");
+        // A command that reads no input may have exited already: a broken pipe is no failure.
+        match pipe.write_all(stdin.unwrap_or("").as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("write stdin: {e}"),
+            _ => {}
+        }
     }
     child.wait_with_output().expect("jwtapp finished")
 }

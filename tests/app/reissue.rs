@@ -276,7 +276,7 @@ async fn a_disabled_or_deleted_user_is_sent_to_login_on_the_next_page() {
         browser.sign_in(&name, "long-password").await;
         assert_eq!(browser.get("/").await.status, Status::Ok);
 
-        let out = jwtapp_cli(&app.database(), &["user", action, &name], Some("y\n"));
+        let out = jwtapp_cli(&app.database(), &["user", action, &name], None);
         assert!(out.status.success(), "{}", text(&out.stderr));
         if expired {
             browser.set("jwtapp_access", &expired_access(&browser, 30));
