@@ -20,7 +20,7 @@ use crate::error::{AppError, managed};
 
 /// True when the request carries an `Authorization` header with the Bearer scheme. Such a header
 /// wins over cookies; any other scheme (say, Basic from a proxy in front) is not ours to judge.
-pub fn has_bearer_header(req: &Request<'_>) -> bool {
+fn has_bearer_header(req: &Request<'_>) -> bool {
     req.headers().get("Authorization").any(|value| {
         value
             .get(..7)

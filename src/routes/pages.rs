@@ -46,9 +46,10 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The stylesheet's fingerprinted URL.
-    pub fn stylesheet(&self) -> String {
-        crate::assets::url("style.css")
+    /// The stylesheet's fingerprinted URL (the same for the life of the binary).
+    pub fn stylesheet(&self) -> &'static str {
+        static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        URL.get_or_init(|| crate::assets::url("style.css"))
     }
 
     fn anonymous() -> Layout {
@@ -72,7 +73,7 @@ pub struct Viewer {
     layout: Layout,
 }
 
-/// The page guards: `guard` decides who may see the page, then the layout is built for them.
+/// The page guards: the guard `G` decides who may see the page, then the layout is built for them.
 async fn viewer<'r, G>(
     req: &'r Request<'_>,
     principal: impl FnOnce(G) -> Principal,
