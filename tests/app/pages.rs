@@ -555,3 +555,48 @@ async fn a_wrong_method_on_a_page_is_a_405_page_with_allow() {
     );
     assert!(reply.body.contains("405"));
 }
+
+/// The whole flow with Rocket's own cookie-tracking client, as an application embedding jwtapp
+/// would test it: it keeps and deletes cookies by itself.
+#[rocket::async_test]
+async fn the_flow_works_with_rockets_tracked_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let figment = crate::helpers::base_figment(dir.path()).merge(("auth.cookie_secure", true));
+    let client = rocket::local::asynchronous::Client::tracked(jwtapp::rocket(figment))
+        .await
+        .unwrap();
+    let page = client.get("/login").dispatch().await.into_string().await.unwrap();
+    let token = csrf_field(&page);
+    let reply = client
+        .post("/login")
+        .header(ContentType::Form)
+        .body(crate::helpers::form_encode(&[
+            ("username", "admin"),
+            ("password", "admin"),
+            ("csrf_token", &token),
+            ("next", "/admin-content"),
+        ]))
+        .dispatch()
+        .await;
+    assert_eq!(reply.status(), Status::SeeOther);
+    assert_eq!(reply.headers().get_one("Location"), Some("/admin-content"));
+    assert!(client.cookies().get("__Host-jwtapp_access").is_some());
+
+    let page = client.get("/admin-content").dispatch().await;
+    assert_eq!(page.status(), Status::Ok);
+    let token = csrf_field(&page.into_string().await.unwrap());
+    let reply = client
+        .post("/logout")
+        .header(ContentType::Form)
+        .body(crate::helpers::form_encode(&[("csrf_token", &token)]))
+        .dispatch()
+        .await;
+    assert_eq!(reply.status(), Status::SeeOther);
+    assert!(client.cookies().get("__Host-jwtapp_access").is_none());
+    assert!(client.cookies().get("__Host-jwtapp_refresh").is_none());
+    let reply = client.get("/admin-content").dispatch().await;
+    assert_eq!(
+        reply.headers().get_one("Location"),
+        Some("/login?next=/admin-content")
+    );
+}
