@@ -38,9 +38,14 @@ const NONCE_BYTES: usize = 16;
 /// The header a script sends the session's CSRF token in.
 pub const HEADER: &str = "X-CSRF-Token";
 
-/// The message of every CSRF refusal: the same whatever the exact reason.
+/// The message of a refused form: the same whatever the exact reason.
 const REFUSED: &str = "The request did not come from this site's own pages, or its form has \
                        expired: go back, reload the page and try again";
+
+/// The message of a refused API call made with the session cookies.
+const REFUSED_API: &str = "a request authenticated by the session cookies must come from this \
+                           site and carry the session's CSRF token (the jwtapp_csrf cookie) in \
+                           X-CSRF-Token; or authenticate with an Authorization: Bearer token";
 
 /// Makes and checks CSRF tokens. Managed by Rocket.
 pub struct Csrf {
@@ -194,6 +199,11 @@ pub fn refused() -> AppError {
     AppError::CsrfRejected(REFUSED.into())
 }
 
+/// The refusal of an API call, which says how to make one that passes.
+fn refused_api() -> AppError {
+    AppError::CsrfRejected(REFUSED_API.into())
+}
+
 /// The checks for a cookie-authenticated request to the login `session_id`, made by the guards
 /// before any handler runs: unsafe methods must be same-origin, and API calls must also carry
 /// the session's token in [`HEADER`] (page forms carry it in their body, see [`SessionForm`]).
@@ -201,12 +211,16 @@ pub fn check_cookie_request(req: &Request<'_>, session_id: &str) -> Result<(), A
     if !is_unsafe(req.method()) {
         return Ok(());
     }
+    let api = crate::headers::is_api(req);
+    let refusal = if api { refused_api } else { refused };
     if is_cross_site(req) {
-        return Err(refused());
+        return Err(refusal());
     }
-    if crate::headers::is_api(req) {
+    if api {
         let presented = req.headers().get_one(HEADER).unwrap_or("");
-        managed::<Csrf>(req)?.check_session(session_id, presented)?;
+        managed::<Csrf>(req)?
+            .check_session(session_id, presented)
+            .map_err(|_| refusal())?;
     }
     Ok(())
 }

@@ -565,7 +565,13 @@ async fn the_flow_works_with_rockets_tracked_client() {
     let client = rocket::local::asynchronous::Client::tracked(jwtapp::rocket(figment))
         .await
         .unwrap();
-    let page = client.get("/login").dispatch().await.into_string().await.unwrap();
+    let page = client
+        .get("/login")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
     let token = csrf_field(&page);
     let reply = client
         .post("/login")
