@@ -11,11 +11,18 @@ use crate::helpers::{Browser, TestApp, claims_of, csrf_field, forge, jwtapp_cli,
 /// An access token of `browser`'s login that expired `ago` seconds ago (signed with the test
 /// secret, exactly as the server would have).
 fn expired_access(browser: &Browser<'_>, ago: u64) -> String {
+    access_with_left(browser, -(ago as i64), 900)
+}
+
+/// An access token of `browser`'s login, `lifetime` seconds long, with `left` seconds to go
+/// (negative: expired that long ago).
+fn access_with_left(browser: &Browser<'_>, left: i64, lifetime: u64) -> String {
     let refresh = claims_of(&browser.cookie("jwtapp_refresh").expect("refresh cookie"));
-    let exp = now() - ago;
+    let exp = now().checked_add_signed(left).expect("a time after 1970");
     forge(&json!({
-        "sub": refresh["sub"], "sid": refresh["sid"], "iat": exp - 900, "nbf": exp - 900,
-        "exp": exp, "jti": "expired", "typ": "access", "iss": "jwtapp", "aud": "jwtapp",
+        "sub": refresh["sub"], "sid": refresh["sid"], "iat": exp - lifetime,
+        "nbf": exp - lifetime, "exp": exp, "jti": format!("left-{left}"), "typ": "access",
+        "iss": "jwtapp", "aud": "jwtapp",
     }))
 }
 
@@ -88,11 +95,7 @@ async fn an_access_cookie_about_to_expire_is_reissued_early() {
     );
 
     let soon = expired_access(&browser, 0);
-    let refresh = claims_of(&browser.cookie("jwtapp_refresh").unwrap());
-    let expiring = forge(&json!({
-        "sub": "user", "sid": refresh["sid"], "iat": now() - 870, "nbf": now() - 870,
-        "exp": now() + 30, "jti": "soon", "typ": "access", "iss": "jwtapp", "aud": "jwtapp",
-    }));
+    let expiring = access_with_left(&browser, 30, 900);
     for token in [soon, expiring] {
         browser.set("jwtapp_access", &token);
         let page = browser.get("/").await;
@@ -112,16 +115,8 @@ async fn the_threshold_is_configurable_and_capped_at_half_the_access_lifetime() 
     .await;
     let browser = Browser::new(&app);
     browser.sign_in("user", "user").await;
-    let sid = claims_of(&browser.cookie("jwtapp_refresh").unwrap())["sid"].clone();
-    let with_left = |left: u64| {
-        forge(&json!({
-            "sub": "user", "sid": sid, "iat": now() + left - 100, "nbf": now() + left - 100,
-            "exp": now() + left, "jti": format!("left-{left}"), "typ": "access",
-            "iss": "jwtapp", "aud": "jwtapp",
-        }))
-    };
     for (left, reissued) in [(60, false), (55, false), (45, true), (10, true)] {
-        browser.set("jwtapp_access", &with_left(left));
+        browser.set("jwtapp_access", &access_with_left(&browser, left, 100));
         let page = browser.get("/").await;
         assert_eq!(page.status, Status::Ok);
         assert_eq!(
@@ -135,14 +130,8 @@ async fn the_threshold_is_configurable_and_capped_at_half_the_access_lifetime() 
     let app = TestApp::spawn().await;
     let browser = Browser::new(&app);
     browser.sign_in("user", "user").await;
-    let sid = claims_of(&browser.cookie("jwtapp_refresh").unwrap())["sid"].clone();
     for (left, reissued) in [(65, false), (55, true)] {
-        let token = forge(&json!({
-            "sub": "user", "sid": sid, "iat": now() + left - 900, "nbf": now() + left - 900,
-            "exp": now() + left, "jti": format!("left-{left}"), "typ": "access",
-            "iss": "jwtapp", "aud": "jwtapp",
-        }));
-        browser.set("jwtapp_access", &token);
+        browser.set("jwtapp_access", &access_with_left(&browser, left, 900));
         let page = browser.get("/").await;
         assert_eq!(
             page.set_cookie("jwtapp_access").is_some(),
@@ -240,12 +229,7 @@ async fn a_bad_refresh_cookie_next_to_a_valid_access_cookie_does_not_sign_out() 
     let browser = Browser::new(&app);
     browser.sign_in("user", "user").await;
     // 30 s left: under the threshold, so the refresh cookie is tried, and it is garbage.
-    let refresh = claims_of(&browser.cookie("jwtapp_refresh").unwrap());
-    let expiring = forge(&json!({
-        "sub": "user", "sid": refresh["sid"], "iat": now() - 870, "nbf": now() - 870,
-        "exp": now() + 30, "jti": "soon", "typ": "access", "iss": "jwtapp", "aud": "jwtapp",
-    }));
-    browser.set("jwtapp_access", &expiring);
+    browser.set("jwtapp_access", &access_with_left(&browser, 30, 900));
     browser.set("jwtapp_refresh", "garbage");
     let page = browser.get("/").await;
     assert_eq!(page.status, Status::Ok);
