@@ -10,7 +10,7 @@
 //! | `jwtapp_csrf` | the session's CSRF token | no: a same-origin script sends it back as `X-CSRF-Token` | as the refresh cookie |
 //!
 //! The login page adds a fourth, `jwtapp_login`, binding the login form's pre-session CSRF token
-//! to the browser; it stays for the next login, and logout deletes it with the others.
+//! to the browser. It is no session cookie: login and logout leave it alone.
 //! With `cookie_secure` (the default) every name carries the `__Host-` prefix, which browsers
 //! accept only from a secure origin, with `Secure`, `Path=/` and no `Domain`.
 
@@ -107,14 +107,14 @@ impl CookiePolicy {
         ));
     }
 
-    /// Deletes every cookie a login set (and the login form's), whether or not the request sent
-    /// them: each removal repeats the name, path and attributes the cookie was set with.
+    /// Deletes every cookie a login set, whether or not the request sent them: each removal
+    /// repeats the name, path and attributes the cookie was set with. The login form's nonce
+    /// stays, so a login form open in another tab still works.
     pub fn clear_session(&self, jar: &CookieJar<'_>) {
         for (name, http_only) in [
             (&self.access, true),
             (&self.refresh, true),
             (&self.csrf, false),
-            (&self.login, true),
         ] {
             let mut cookie = self.build(name, String::new(), http_only, Duration::ZERO);
             cookie.set_expires(OffsetDateTime::UNIX_EPOCH);

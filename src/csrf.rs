@@ -158,9 +158,12 @@ pub fn is_cross_site(req: &Request<'_>) -> bool {
     let Some(origin) = req.headers().get_one("Origin") else {
         return false;
     };
-    let authority = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
+    let (authority, default_port) = match origin.split_once("://") {
+        Some(("https", authority)) => (authority, ":443"),
+        Some(("http", authority)) => (authority, ":80"),
+        // `Origin: null` (sandboxed frames, some redirects) or a scheme we do not serve.
+        _ => return true,
+    };
     // Rocket fills `host()` from the Host header (HTTP/1) or the authority (HTTP/2). A request
     // without either (HTTP/1.0, test clients) is compared with the configured address instead.
     let host = req
@@ -171,11 +174,9 @@ pub fn is_cross_site(req: &Request<'_>) -> bool {
             let config = req.rocket().config();
             format!("{}:{}", config.address, config.port)
         });
-    match authority {
-        Some(authority) => !authority.eq_ignore_ascii_case(&host),
-        // `Origin: null` (sandboxed frames, some redirects) or a scheme we do not serve.
-        None => true,
-    }
+    // Browsers leave the default port out of `Origin`; a proxy may spell it out in `Host`.
+    let host = host.strip_suffix(default_port).unwrap_or(&host);
+    !authority.eq_ignore_ascii_case(host)
 }
 
 /// Where a request came from, for handlers that decide themselves (see `POST /logout`).

@@ -28,7 +28,7 @@ pub enum SampleError {
     #[error("`example` must be a number")]
     NotANumber,
     #[error(
-        "`example` is too large: the value and its double must fit in a 64-bit floating-point number"
+        "`example` is out of range: the value and its double must fit in a 64-bit floating-point number, and a value that is not 0 must not round to 0"
     )]
     OutOfRange,
 }

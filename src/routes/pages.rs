@@ -357,8 +357,8 @@ fn sample_result(
             Some(match e {
                 SampleError::NotANumber => "Enter a number, such as 123 or 1.5.",
                 SampleError::OutOfRange => {
-                    "That number is too large to double: the value and its double must fit in a \
-                     64-bit floating-point number."
+                    "That number is out of range: the value and its double must fit in a 64-bit \
+                     floating-point number, and a value that is not 0 must not round to 0."
                 }
             }),
         ),

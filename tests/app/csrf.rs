@@ -143,6 +143,10 @@ async fn cross_site_requests_are_refused_even_with_a_valid_token() {
     }
     // Same-origin signals are fine; without a Host header, the configured address is the origin.
     let same_origin = [
+        vec![
+            Header::new("Host", "jwtapp.example:443"),
+            Header::new("Origin", "https://jwtapp.example"),
+        ],
         vec![Header::new("Origin", "http://127.0.0.1:8000")],
         vec![Header::new("Sec-Fetch-Site", "same-origin")],
         vec![
@@ -428,7 +432,7 @@ async fn bad_form_input_gets_a_4xx_page_never_a_500() {
         ))
         .await;
     assert_eq!(reply.status, Status::UnprocessableEntity);
-    assert!(reply.body.contains("too large to double"));
+    assert!(reply.body.contains("out of range"));
     assert_eq!(reply.header("Cache-Control"), Some("no-store"));
 
     // Wrong content types: 415.
@@ -478,4 +482,27 @@ async fn bad_form_input_gets_a_4xx_page_never_a_500() {
         .send(form_post(&app, "/user-content", &[("example", "1")]))
         .await;
     assert_error_page(&reply, Status::Forbidden);
+}
+
+#[rocket::async_test]
+async fn a_login_form_opened_before_a_logout_still_works_after_it() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    browser.sign_in("user", "user").await;
+    // Another tab shows the login form; this one logs out.
+    let token = csrf_field(&browser.get("/login").await.body);
+    let reply = browser.submit("/logout", &[]).await;
+    assert_eq!(reply.status, Status::SeeOther);
+    let reply = browser
+        .post_form(
+            "/login",
+            &[
+                ("username", "admin"),
+                ("password", "admin"),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, Status::SeeOther, "{}", reply.body);
+    assert!(browser.get("/").await.body.contains("Signed in as admin"));
 }
