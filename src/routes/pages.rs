@@ -259,8 +259,10 @@ struct LoginFields {
     next: Option<String>,
 }
 
-#[post("/login", data = "<form>")]
+// `next` comes as a form field (the login page's hidden input) or, from other forms, in the query.
+#[post("/login?<next>", data = "<form>")]
 async fn login_submit(
+    next: Option<&str>,
     form: LoginForm<LoginFields>,
     client: ClientInfo,
     browser: Browser<'_>,
@@ -269,8 +271,9 @@ async fn login_submit(
     let LoginFields {
         username,
         password,
-        next,
+        next: next_field,
     } = form.0;
+    let next = next_field.or_else(|| next.map(str::to_owned));
     match auth.login(username.clone(), password, client).await {
         Ok(login) => {
             browser.start_session(&login);

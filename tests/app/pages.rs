@@ -156,6 +156,26 @@ async fn a_successful_login_redirects_to_a_local_next_or_home() {
 }
 
 #[rocket::async_test]
+async fn next_may_also_come_in_the_query_of_the_post() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    let token = csrf_field(&browser.get("/login").await.body);
+    let fields = [
+        ("username", "user"),
+        ("password", "user"),
+        ("csrf_token", token.as_str()),
+    ];
+    let reply = browser
+        .post_form("/login?next=/user-content", &fields)
+        .await;
+    assert_eq!(reply.header("Location"), Some("/user-content"));
+    let reply = browser
+        .post_form("/login?next=//evil.example", &fields)
+        .await;
+    assert_eq!(reply.header("Location"), Some("/"));
+}
+
+#[rocket::async_test]
 async fn without_a_session_every_signed_in_page_redirects_to_login_with_next() {
     let app = TestApp::spawn().await;
     let browser = Browser::new(&app);
