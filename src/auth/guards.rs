@@ -81,8 +81,11 @@ enum Credential<'r> {
 }
 
 fn credential<'r>(req: &'r Request<'_>, policy: &CookiePolicy) -> Credential<'r> {
+    if has_bearer_header(req) {
+        return Credential::Header;
+    }
     let cookies = policy.session(req.cookies());
-    if has_bearer_header(req) || (cookies.is_empty() && req.headers().contains("Authorization")) {
+    if cookies.is_empty() && req.headers().contains("Authorization") {
         Credential::Header
     } else {
         Credential::Cookies(cookies)
