@@ -195,7 +195,7 @@ impl<'r> FromRequest<'r> for RequestSite {
     }
 }
 
-/// The refusal every CSRF check gives.
+/// The refusal of a page request (a form, a logout): a 403 page that says what to do.
 pub fn refused() -> AppError {
     AppError::CsrfRejected(REFUSED.into())
 }
