@@ -347,6 +347,7 @@ impl Auth {
                 typ,
                 &principal.username,
                 &principal.session_id,
+                &tokens::random_id(16),
                 now,
                 not_after,
             )

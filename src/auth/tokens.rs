@@ -144,21 +144,24 @@ impl TokenKeys {
         }
     }
 
-    /// Signs a new token for `username` in login `sid`, valid from `now` until `min(now + ttl, not_after)`.
+    /// Signs a token for `username` in login `sid` with id `jti`, valid from `issued_at` until
+    /// `min(issued_at + ttl, not_after)`. The same inputs give the same token, which is how a
+    /// refresh token's successor is handed out again within the grace window.
     pub fn mint(
         &self,
         typ: TokenType,
         username: &str,
         sid: &str,
-        now: u64,
+        jti: &str,
+        issued_at: u64,
         not_after: u64,
     ) -> Result<Minted, jsonwebtoken::errors::Error> {
         let claims = Claims {
             sub: username.to_owned(),
-            iat: now,
-            nbf: now,
-            exp: (now + self.ttl(typ)).min(not_after),
-            jti: random_id(16),
+            iat: issued_at,
+            nbf: issued_at,
+            exp: (issued_at + self.ttl(typ)).min(not_after),
+            jti: jti.to_owned(),
             typ,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
