@@ -11,7 +11,8 @@ use rocket::figment::Figment;
 use crate::auth::now;
 use crate::auth::passwords::Passwords;
 use crate::config::AuthConfig;
-use crate::store::{SqliteStore, Store, User};
+use crate::routes::rfc3339;
+use crate::store::{Session, SqliteStore, Store, User, reason};
 
 /// jwtapp: JSON Web Token authentication for Rocket.
 #[derive(Debug, Parser)]
@@ -41,12 +42,22 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
-    /// Set a new password (prompted, or read from standard input when piped).
+    /// Set a new password (prompted, or read from standard input when piped); ends all of the
+    /// user's sessions.
     Passwd { name: String },
-    /// Stop a user from logging in; their live tokens are refused from the next request on.
+    /// Stop a user from logging in and end their sessions; their live tokens are refused from
+    /// the next request on.
     Disable { name: String },
     /// Allow a disabled user to log in again.
     Enable { name: String },
+    /// Make a user an administrator.
+    GrantAdmin { name: String },
+    /// Take a user's administrator rights away (effective on their next request).
+    RemoveAdmin { name: String },
+    /// End every session (login) of a user: all their tokens stop working.
+    EndSessions { name: String },
+    /// List a user's live sessions.
+    Sessions { name: String },
     /// Delete a user and all of their sessions.
     Delete { name: String },
     /// List users.
@@ -117,16 +128,41 @@ pub fn run_user_command(command: UserCommand, figment: &Figment) -> Result<Strin
                 return Err(CliError(format!("no user named {name:?}")));
             }
             let hash = new_password_hash(&config)?;
-            store.set_password_hash(&name, &hash, now).map_err(fail)?;
-            Ok(format!("password of {name} changed"))
+            let ended = store
+                .change_password(&name, &hash, None, now)
+                .map_err(fail)?;
+            Ok(format!(
+                "password of {name} changed; {ended} session(s) ended"
+            ))
         }
         UserCommand::Disable { name } => {
             store.set_enabled(&name, false, now).map_err(fail)?;
-            Ok(format!("disabled {name}"))
+            Ok(format!("disabled {name} and ended their sessions"))
         }
         UserCommand::Enable { name } => {
             store.set_enabled(&name, true, now).map_err(fail)?;
             Ok(format!("enabled {name}"))
+        }
+        UserCommand::GrantAdmin { name } => {
+            store.set_admin(&name, true, now).map_err(fail)?;
+            Ok(format!("{name} is now an administrator"))
+        }
+        UserCommand::RemoveAdmin { name } => {
+            store.set_admin(&name, false, now).map_err(fail)?;
+            Ok(format!("{name} is no longer an administrator"))
+        }
+        UserCommand::EndSessions { name } => {
+            let user = existing_user(&store, &name)?;
+            let ended = store
+                .revoke_user_sessions(user.id, None, now, reason::ADMIN)
+                .map_err(fail)?;
+            Ok(format!("ended {ended} session(s) of {name}"))
+        }
+        UserCommand::Sessions { name } => {
+            let user = existing_user(&store, &name)?;
+            let idle = config.refresh_idle_secs as i64;
+            let sessions = store.live_sessions(user.id, now, idle).map_err(fail)?;
+            Ok(format_sessions(&sessions))
         }
         UserCommand::Delete { name } => {
             store.delete_user(&name).map_err(fail)?;
@@ -134,6 +170,34 @@ pub fn run_user_command(command: UserCommand, figment: &Figment) -> Result<Strin
         }
         UserCommand::List => Ok(format_users(&store.list_users().map_err(fail)?)),
     }
+}
+
+fn existing_user(store: &SqliteStore, name: &str) -> Result<User, CliError> {
+    store
+        .find_user(name)
+        .map_err(fail)?
+        .ok_or_else(|| CliError(format!("no user named {name:?}")))
+}
+
+fn format_sessions(sessions: &[Session]) -> String {
+    if sessions.is_empty() {
+        return "no live sessions".into();
+    }
+    let mut out = format!(
+        "{:<22}  {:<20}  {:<20}  {:<39}  USER AGENT",
+        "SESSION", "SIGNED IN (UTC)", "LAST USED (UTC)", "ADDRESS"
+    );
+    for s in sessions {
+        out.push_str(&format!(
+            "\n{:<22}  {:<20}  {:<20}  {:<39}  {}",
+            s.id,
+            rfc3339(s.created_at),
+            rfc3339(s.last_used_at),
+            s.address.as_deref().unwrap_or("-"),
+            s.user_agent.as_deref().unwrap_or("-"),
+        ));
+    }
+    out
 }
 
 fn format_users(users: &[User]) -> String {

@@ -18,6 +18,13 @@ pub const KNOWN_KEYS: &[&str] = &[
     "cors_origins",
     "database",
     "demo_users",
+    "refresh_grace_secs",
+    "refresh_idle_secs",
+    "api_refresh_rotation",
+    "login_failures_per_window",
+    "login_address_ceiling",
+    "login_window_secs",
+    "prune_interval_secs",
     "argon2_memory_kib",
     "argon2_iterations",
     "argon2_parallelism",
@@ -40,6 +47,21 @@ pub struct AuthConfig {
     pub cors_origins: Vec<String>,
     pub database: PathBuf,
     pub demo_users: bool,
+    /// How long after a rotation the replaced refresh token still gets the same successor
+    /// (parallel requests); past it, its use is theft and ends the session. 0–60.
+    pub refresh_grace_secs: u64,
+    /// A session not refreshed for this long ends, whatever its absolute lifetime.
+    pub refresh_idle_secs: u64,
+    /// Rotate refresh tokens on `/api/auth/refresh` too (the response then has `refreshToken`).
+    /// Off by default: the original Angular client never stores a new refresh token.
+    pub api_refresh_rotation: bool,
+    /// Failed logins allowed per username and address within `login_window_secs`.
+    pub login_failures_per_window: u32,
+    /// Failed logins allowed per address (all usernames) within `login_window_secs`.
+    pub login_address_ceiling: u32,
+    pub login_window_secs: u64,
+    /// How often ended sessions are deleted and old throttling state forgotten.
+    pub prune_interval_secs: u64,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
@@ -64,6 +86,13 @@ impl Default for AuthConfig {
             cors_origins: vec!["http://localhost:4200".into()],
             database: PathBuf::from("jwtapp.sqlite3"),
             demo_users: false,
+            refresh_grace_secs: 10,
+            refresh_idle_secs: 604_800,
+            api_refresh_rotation: false,
+            login_failures_per_window: 5,
+            login_address_ceiling: 50,
+            login_window_secs: 300,
+            prune_interval_secs: 3600,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
@@ -87,6 +116,13 @@ impl fmt::Debug for AuthConfig {
             .field("cors_origins", &self.cors_origins)
             .field("database", &self.database)
             .field("demo_users", &self.demo_users)
+            .field("refresh_grace_secs", &self.refresh_grace_secs)
+            .field("refresh_idle_secs", &self.refresh_idle_secs)
+            .field("api_refresh_rotation", &self.api_refresh_rotation)
+            .field("login_failures_per_window", &self.login_failures_per_window)
+            .field("login_address_ceiling", &self.login_address_ceiling)
+            .field("login_window_secs", &self.login_window_secs)
+            .field("prune_interval_secs", &self.prune_interval_secs)
             .field("argon2_memory_kib", &self.argon2_memory_kib)
             .field("argon2_iterations", &self.argon2_iterations)
             .field("argon2_parallelism", &self.argon2_parallelism)
@@ -194,6 +230,38 @@ impl AuthConfig {
         for origin in &self.cors_origins {
             validate_origin(origin)
                 .map_err(|why| invalid("cors_origins", format!("{origin:?}: {why}")))?;
+        }
+        if self.refresh_grace_secs > 60 {
+            return Err(invalid(
+                "refresh_grace_secs",
+                "must be between 0 and 60 (a replayed refresh token is honoured only briefly)",
+            ));
+        }
+        if self.refresh_idle_secs < 60 || self.refresh_idle_secs > MAX_TTL_SECS {
+            return Err(invalid(
+                "refresh_idle_secs",
+                format!("must be between 60 and {MAX_TTL_SECS}"),
+            ));
+        }
+        for (key, value) in [
+            ("login_failures_per_window", self.login_failures_per_window),
+            ("login_address_ceiling", self.login_address_ceiling),
+        ] {
+            if value == 0 || value > 1_000_000 {
+                return Err(invalid(key, "must be between 1 and 1000000"));
+            }
+        }
+        if self.login_window_secs == 0 || self.login_window_secs > 86_400 {
+            return Err(invalid(
+                "login_window_secs",
+                "must be between 1 and 86400 (one day)",
+            ));
+        }
+        if self.prune_interval_secs == 0 || self.prune_interval_secs > 86_400 {
+            return Err(invalid(
+                "prune_interval_secs",
+                "must be between 1 and 86400 (one day)",
+            ));
         }
         if self.database.as_os_str().is_empty() {
             return Err(invalid("database", "must name a file"));

@@ -17,7 +17,7 @@
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::time::{Duration, OffsetDateTime};
 
-use crate::auth::now;
+use crate::auth::{Refreshed, now};
 use crate::auth::tokens::Minted;
 use crate::config::AuthConfig;
 
@@ -83,12 +83,7 @@ impl CookiePolicy {
         csrf_token: &str,
     ) {
         self.set_access(jar, access);
-        jar.add(self.build(
-            &self.refresh,
-            refresh.token.clone(),
-            true,
-            until(refresh.expires_at),
-        ));
+        self.set_refresh(jar, refresh);
         jar.add(self.build(
             &self.csrf,
             csrf_token.to_owned(),
@@ -105,6 +100,25 @@ impl CookiePolicy {
             true,
             until(access.expires_at),
         ));
+    }
+
+    /// Replaces the refresh cookie with the family's rotated refresh token.
+    pub fn set_refresh(&self, jar: &CookieJar<'_>, refresh: &Minted) {
+        jar.add(self.build(
+            &self.refresh,
+            refresh.token.clone(),
+            true,
+            until(refresh.expires_at),
+        ));
+    }
+
+    /// Sets the tokens a refresh minted: the access cookie, and the refresh cookie when the
+    /// family rotated.
+    pub fn set_refreshed(&self, jar: &CookieJar<'_>, tokens: &Refreshed) {
+        self.set_access(jar, &tokens.access);
+        if let Some(refresh) = &tokens.refresh {
+            self.set_refresh(jar, refresh);
+        }
     }
 
     /// Deletes every cookie a login set, whether or not the request sent them: each removal

@@ -41,6 +41,9 @@ pub enum AppError {
     /// 413: the body is over the configured limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 429, with `Retry-After`: too many failed logins.
+    #[error("{message}")]
+    TooManyRequests { retry_after: u64, message: String },
     /// 415: a JSON route got another media type.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -68,6 +71,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => Status::PayloadTooLarge,
             AppError::UnsupportedMediaType(_) => Status::UnsupportedMediaType,
             AppError::Unprocessable(_) => Status::UnprocessableEntity,
+            AppError::TooManyRequests { .. } => Status::TooManyRequests,
             AppError::Other(status) => *status,
             AppError::Internal(_) => Status::InternalServerError,
         }
@@ -126,9 +130,16 @@ impl From<AuthError> for AppError {
             AuthError::Token(_)
             | AuthError::MissingToken(_)
             | AuthError::SessionEnded
+            | AuthError::RefreshReused
             | AuthError::InvalidCredentials => AppError::Unauthorized(e.to_string()),
             AuthError::UserUnavailable => AppError::AccountUnavailable(e.to_string()),
-            AuthError::NotAdmin => AppError::Forbidden(e.to_string()),
+            AuthError::NotAdmin | AuthError::WrongPassword => AppError::Forbidden(e.to_string()),
+            AuthError::Throttled { retry_after } => AppError::TooManyRequests {
+                retry_after,
+                message: e.to_string(),
+            },
+            AuthError::Refused(reason) => AppError::Unprocessable(reason),
+            AuthError::NotFound(what) => AppError::NotFound(what),
             AuthError::Internal(cause) => AppError::Internal(cause),
         }
     }
@@ -194,9 +205,15 @@ impl<'r> Responder<'r, 'static> for AppError {
         } else {
             crate::routes::pages::error_response(&self, user, req)?
         };
-        if let AppError::MethodNotAllowed(methods) = &self {
-            let allow: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
-            response.set_header(Header::new("Allow", allow.join(", ")));
+        match &self {
+            AppError::MethodNotAllowed(methods) => {
+                let allow: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+                response.set_header(Header::new("Allow", allow.join(", ")));
+            }
+            AppError::TooManyRequests { retry_after, .. } => {
+                response.set_header(Header::new("Retry-After", retry_after.to_string()));
+            }
+            _ => {}
         }
         Ok(response)
     }

@@ -55,6 +55,13 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 }
             },
         ))
+        .attach(AdHoc::on_liftoff("jwtapp pruning", |rocket| {
+            Box::pin(async move {
+                if let Some(auth) = rocket.state::<Auth>() {
+                    rocket::tokio::spawn(auth.pruner().run());
+                }
+            })
+        }))
         .attach(ApiHeaders)
         .attach(PageHeaders)
         // nosniff (Shield's default), no framing, and no full URLs leaking to other sites.
@@ -64,6 +71,8 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 .enable(Referrer::SameOrigin),
         )
         .mount("/", routes::pages::routes())
+        .mount("/", routes::account::routes())
+        .mount("/", routes::admin::routes())
         .mount("/", assets::routes())
         .mount("/api", routes::api::routes())
         .mount("/api", headers::routes())

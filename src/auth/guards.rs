@@ -12,8 +12,8 @@
 
 use rocket::request::{FromRequest, Outcome, Request};
 
-use super::tokens::{MAX_TOKEN_LEN, Minted};
-use super::{Auth, AuthError, ClientInfo, Principal, RefreshSession};
+use super::tokens::MAX_TOKEN_LEN;
+use super::{Auth, AuthError, ClientInfo, Principal, RefreshSession, Refreshed};
 use crate::cookies::{CookiePolicy, SessionCookies};
 use crate::csrf;
 use crate::error::{AppError, managed};
@@ -96,9 +96,10 @@ fn credential<'r>(req: &'r Request<'_>, policy: &CookiePolicy) -> Credential<'r>
 /// every guard, the form guards and the error responses see the same answer.
 struct Resolution {
     result: Result<Authenticated, AppError>,
-    /// The access token minted from the refresh cookie, if this request reissued it. Kept apart
-    /// from `result`: a CSRF refusal after a reissue still hands the browser its new cookie.
-    reissued: Option<Minted>,
+    /// The tokens minted from the refresh cookie, if this request reissued them. Kept apart
+    /// from `result`: a CSRF refusal after a reissue still hands the browser its new cookies
+    /// (the old refresh cookie has been rotated away).
+    reissued: Option<Refreshed>,
 }
 
 async fn resolve(req: &Request<'_>) -> Resolution {
@@ -109,7 +110,7 @@ async fn resolve(req: &Request<'_>) -> Resolution {
 
 async fn authenticate(
     req: &Request<'_>,
-    reissued: &mut Option<Minted>,
+    reissued: &mut Option<Refreshed>,
 ) -> Result<Authenticated, AppError> {
     let auth = managed::<Auth>(req)?;
     let policy = managed::<CookiePolicy>(req)?;
@@ -132,8 +133,8 @@ async fn authenticate(
     let session = auth
         .authenticate_cookies(cookies.access, cookies.refresh)
         .await?;
-    if let Some(access) = &session.reissued {
-        policy.set_access(req.cookies(), access);
+    if let Some(tokens) = &session.reissued {
+        policy.set_refreshed(req.cookies(), tokens);
     }
     *reissued = session.reissued;
     csrf::check_cookie_request(req, &session.principal.session_id)?;
@@ -167,14 +168,14 @@ pub fn signed_in_user(req: &Request<'_>) -> Option<Principal> {
 }
 
 /// Puts the session cookies of an error response right. Rocket drops cookies set before a
-/// failure, so an access cookie this request reissued is set again; cookies that no longer
+/// failure, so cookies this request reissued are set again; cookies that no longer
 /// authenticate anyone are deleted, so the browser stops sending them.
 pub fn settle_cookies(req: &Request<'_>, error: &AppError) {
     let Ok(policy) = managed::<CookiePolicy>(req) else {
         return;
     };
-    if let Some(access) = &resolution(req).reissued {
-        policy.set_access(req.cookies(), access);
+    if let Some(tokens) = &resolution(req).reissued {
+        policy.set_refreshed(req.cookies(), tokens);
     }
     let sent_cookies = matches!(credential(req, policy), Credential::Cookies(c) if !c.is_empty());
     if error.is_sign_in_failure() && sent_cookies {
@@ -283,10 +284,9 @@ impl<'r> FromRequest<'r> for ClientInfo {
             }
             ua[..end].to_owned()
         });
-        let address = req.client_ip().map(|ip| ip.to_string());
         Outcome::Success(ClientInfo {
             user_agent,
-            address,
+            ip: req.client_ip(),
         })
     }
 }

@@ -28,6 +28,7 @@ pub struct UserStatus {
 pub struct SessionStatus {
     pub user_id: i64,
     pub expires_at: i64,
+    pub last_used_at: i64,
     pub revoked: bool,
 }
 
@@ -46,6 +47,7 @@ impl From<Session> for SessionStatus {
         SessionStatus {
             user_id: session.user_id,
             expires_at: session.expires_at,
+            last_used_at: session.last_used_at,
             revoked: session.revoked_at.is_some(),
         }
     }

@@ -4,20 +4,27 @@
 //! ([`guards`]) extract a token from the request and hand it here; handlers only ever see the
 //! resulting [`Principal`].
 
+mod accounts;
 pub mod guards;
 pub mod live;
 pub mod passwords;
+pub mod rotation;
+pub mod throttle;
 pub mod tokens;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use rocket::tokio::sync::Semaphore;
+use rocket::tokio::sync::{Semaphore, SemaphorePermit};
 use serde::Serialize;
 
 use crate::config::AuthConfig;
-use crate::store::{NewSession, Store, StoreError, User};
+use crate::store::{NewSession, Pruned, Store, StoreError, User};
+pub use accounts::{AdminAction, UserSummary};
 use live::{LiveCache, blocking};
 use passwords::Passwords;
+use rotation::{Outcome, RotationPolicy};
+use throttle::LoginThrottle;
 use tokens::{Claims, Minted, TokenError, TokenKeys, TokenType};
 
 /// Seconds since the Unix epoch, the clock tokens are checked against.
@@ -34,9 +41,12 @@ pub enum AuthError {
     /// A well-formed `Authorization` header is missing or is not `Bearer <token>`: 401.
     #[error("{0}")]
     MissingToken(&'static str),
-    /// The login was logged out, expired or belongs to someone else: 401.
+    /// The login was logged out, expired, idle too long or belongs to someone else: 401.
     #[error("the session has ended; log in again")]
     SessionEnded,
+    /// A refresh token that had already been exchanged came back: the session is revoked: 401.
+    #[error("this refresh token was already used, so the session has been ended; log in again")]
+    RefreshReused,
     /// The token is fine but its user is disabled or deleted: 403.
     #[error("the account is disabled or no longer exists")]
     UserUnavailable,
@@ -46,6 +56,19 @@ pub enum AuthError {
     /// Wrong username or password, or a disabled account (deliberately indistinguishable): 401.
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// Too many failed logins for this username and address, or this address: 429.
+    #[error("too many failed logins; try again in {retry_after} seconds")]
+    Throttled { retry_after: u64 },
+    /// A password change with the wrong current password: 403.
+    #[error("the current password is not correct")]
+    WrongPassword,
+    /// A request that cannot be carried out as asked (a password too short, an admin
+    /// disabling themselves): 422, with the reason.
+    #[error("{0}")]
+    Refused(String),
+    /// No such session among the caller's, or no such user: 404.
+    #[error("{0}")]
+    NotFound(String),
     /// Something on our side failed; logged, never shown: 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -53,7 +76,10 @@ pub enum AuthError {
 
 impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
-        AuthError::Internal(e.to_string())
+        match e {
+            StoreError::NoSuchUser(name) => AuthError::NotFound(format!("no user named {name:?}")),
+            other => AuthError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -101,27 +127,38 @@ impl Login {
     }
 }
 
-/// A caller authenticated by cookies: who, and the access token minted for them when the one
-/// they sent was missing, expired or about to expire.
+/// Fresh tokens from a refresh: always an access token, and the rotated refresh token when the
+/// family rotated (or the same successor again, inside the grace window).
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    pub access: Minted,
+    pub refresh: Option<Minted>,
+}
+
+/// A caller authenticated by cookies: who, and the tokens minted for them when the access
+/// cookie they sent was missing, expired or about to expire.
 #[derive(Debug, Clone)]
 pub struct CookieSession {
     pub principal: Principal,
-    pub reissued: Option<Minted>,
+    pub reissued: Option<Refreshed>,
 }
 
-/// A refresh token that passed every check: signature, claims, type, a live login, an enabled user.
+/// A refresh token that passed every check: signature, claims, type, a live login, an enabled
+/// user. Whether it is still the family's live token is decided when it is used.
 #[derive(Debug, Clone)]
 pub struct RefreshSession {
     pub principal: Principal,
-    /// When the login ends; no token minted from it may outlive this.
-    pub expires_at: u64,
+    /// The token's own id, which rotation tracks.
+    pub jti: String,
 }
 
 /// Request details recorded with a login, for the user's own overview of their sessions.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
     pub user_agent: Option<String>,
-    pub address: Option<String>,
+    /// The client address (the socket peer, or the configured proxy header), also the key of
+    /// login throttling.
+    pub ip: Option<IpAddr>,
 }
 
 /// The authentication service, managed by Rocket and used through the guards and handlers.
@@ -130,9 +167,12 @@ pub struct Auth {
     passwords: Passwords,
     store: Arc<dyn Store>,
     live: LiveCache,
-    refresh_ttl: u64,
+    throttle: Arc<LoginThrottle>,
+    rotation: RotationPolicy,
+    api_rotation: bool,
     /// An access cookie with less than this many seconds left is reissued.
     reissue_threshold: u64,
+    prune_interval: std::time::Duration,
     /// Bounds concurrent argon2 work to the number of cores: a flood of logins then queues
     /// instead of taking 19 MiB and a blocking thread each, and cannot starve other requests.
     hashing: Semaphore,
@@ -150,44 +190,69 @@ impl Auth {
             passwords,
             live: LiveCache::new(Arc::clone(&store)),
             store,
-            refresh_ttl: config.refresh_ttl_secs,
+            throttle: Arc::new(LoginThrottle::new(config)),
+            rotation: RotationPolicy {
+                grace_secs: config.refresh_grace_secs as i64,
+                idle_secs: config.refresh_idle_secs as i64,
+            },
+            api_rotation: config.api_refresh_rotation,
             reissue_threshold: config.reissue_threshold(),
+            prune_interval: std::time::Duration::from_secs(config.prune_interval_secs),
             hashing: Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
         }
     }
 
+    /// Whether `/api/auth/refresh` rotates Bearer refresh tokens (`api_refresh_rotation`).
+    pub fn api_rotation(&self) -> bool {
+        self.api_rotation
+    }
+
+    async fn hashing_permit(&self) -> Result<SemaphorePermit<'_>, AuthError> {
+        self.hashing
+            .acquire()
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))
+    }
+
     /// Checks the credentials and starts a new login. Unknown user, wrong password and disabled
     /// account all take the same time and give the same [`AuthError::InvalidCredentials`].
+    /// Past the throttling limits the answer is [`AuthError::Throttled`], before any password
+    /// work.
     pub async fn login(
         &self,
         username: String,
         password: String,
         client: ClientInfo,
     ) -> Result<Login, AuthError> {
+        let now = now();
+        let attempt = self
+            .throttle
+            .begin(&username, client.ip, now)
+            .map_err(|t| AuthError::Throttled {
+                retry_after: t.retry_after,
+            })?;
         let store = Arc::clone(&self.store);
         let passwords = self.passwords.clone();
-        let now = now();
-        let expires_at = now + self.refresh_ttl;
+        let expires_at = now + self.keys.ttl(TokenType::Refresh);
         let session_id = tokens::random_id(16);
+        let refresh_jti = tokens::random_id(16);
         let new_session = NewSession {
             id: session_id.clone(),
             user_id: 0,
             created_at: now as i64,
             expires_at: expires_at as i64,
             user_agent: client.user_agent,
-            address: client.address,
+            address: client.ip.map(|ip| ip.to_string()),
+            refresh_jti: refresh_jti.clone(),
         };
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let _permit = self.hashing_permit().await?;
         let user: Option<User> = blocking(move || {
             let user = store.find_user(&username)?;
             let matched =
                 passwords.verify(&password, user.as_ref().map(|u| u.password_hash.as_str()));
             match user {
                 Some(user) if matched && user.enabled => {
+                    rehash_if_weaker(store.as_ref(), &passwords, &user, &password, now);
                     store.create_session(&NewSession {
                         user_id: user.id,
                         ..new_session
@@ -199,6 +264,7 @@ impl Auth {
         })
         .await?;
         let user = user.ok_or(AuthError::InvalidCredentials)?;
+        self.throttle.succeeded(attempt);
         let principal = Principal {
             user_id: user.id,
             username: user.username,
@@ -207,8 +273,8 @@ impl Auth {
             session_id,
         };
         Ok(Login {
-            access: self.mint(TokenType::Access, &principal, now, expires_at)?,
-            refresh: self.mint(TokenType::Refresh, &principal, now, expires_at)?,
+            access: self.mint_access(&principal, now, expires_at)?,
+            refresh: self.mint_refresh(&principal, &refresh_jti, now, expires_at)?,
             principal,
         })
     }
@@ -217,25 +283,23 @@ impl Auth {
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
         let now = now();
         let claims = self.keys.verify(token, TokenType::Access, now)?;
-        self.live_principal(&claims, now)
-            .await
-            .map(|(principal, _)| principal)
+        self.live_principal(&claims, now).await
     }
 
     /// Verifies a refresh token and that its login and user are still live.
     pub async fn authenticate_refresh(&self, token: &str) -> Result<RefreshSession, AuthError> {
         let now = now();
         let claims = self.keys.verify(token, TokenType::Refresh, now)?;
-        let (principal, expires_at) = self.live_principal(&claims, now).await?;
+        let principal = self.live_principal(&claims, now).await?;
         Ok(RefreshSession {
             principal,
-            expires_at,
+            jti: claims.jti,
         })
     }
 
     /// Authenticates a browser by its cookies. A valid access token with more than the reissue
-    /// threshold left is enough; otherwise a valid refresh token of a live login gets a new
-    /// access token, minted here, which the caller sets as the new cookie.
+    /// threshold left is enough; otherwise the refresh cookie is used (and rotated) for new
+    /// tokens, minted here, which the caller sets as the new cookies.
     pub async fn authenticate_cookies(
         &self,
         access: Option<&str>,
@@ -247,49 +311,107 @@ impl Auth {
         if let Some(Ok(claims)) = &verified
             && (refresh.is_none() || claims.exp >= now + self.reissue_threshold)
         {
-            let (principal, _) = self.live_principal(claims, now).await?;
             return Ok(CookieSession {
-                principal,
+                principal: self.live_principal(claims, now).await?,
                 reissued: None,
             });
         }
-        match refresh {
-            Some(refresh) => match self.authenticate_refresh(refresh).await {
-                Ok(session) => {
-                    let access = self.refresh(&session)?;
-                    Ok(CookieSession {
-                        principal: session.principal,
-                        reissued: Some(access),
-                    })
-                }
-                // A bad refresh cookie next to an access token that is still valid, though
-                // close to its end: the access token decides, and the next request tries again.
-                Err(refresh_error) => match &verified {
-                    Some(Ok(claims)) if claims.exp >= now => {
-                        let (principal, _) = self.live_principal(claims, now).await?;
-                        Ok(CookieSession {
-                            principal,
-                            reissued: None,
-                        })
-                    }
-                    _ => Err(refresh_error),
-                },
-            },
-            None => Err(match verified {
+        let Some(refresh) = refresh else {
+            return Err(match verified {
                 Some(Err(e)) => e.into(),
                 _ => AuthError::SessionEnded,
+            });
+        };
+        let renewed = match self.authenticate_refresh(refresh).await {
+            Ok(session) => self
+                .refresh(&session, true)
+                .await
+                .map(|tokens| (session.principal, tokens)),
+            Err(e) => Err(e),
+        };
+        match renewed {
+            Ok((principal, tokens)) => Ok(CookieSession {
+                principal,
+                reissued: Some(tokens),
             }),
+            // A refresh cookie that no longer works next to an access token that is still
+            // valid, though close to its end: the access token decides (its session is checked
+            // again, so a family revoked for reuse a moment ago is refused here too).
+            Err(refresh_error) => match &verified {
+                Some(Ok(claims)) if claims.exp >= now => Ok(CookieSession {
+                    principal: self.live_principal(claims, now).await?,
+                    reissued: None,
+                }),
+                _ => Err(refresh_error),
+            },
         }
     }
 
-    /// Mints a new access token for the login of a verified refresh token.
-    pub fn refresh(&self, session: &RefreshSession) -> Result<Minted, AuthError> {
-        self.mint(
-            TokenType::Access,
-            &session.principal,
-            now(),
-            session.expires_at,
-        )
+    /// Uses a verified refresh token: a new access token and, with `rotate`, the family's next
+    /// refresh token. The parent of the live token gets the same successor again within the
+    /// grace window; any other used token revokes the whole family.
+    pub async fn refresh(
+        &self,
+        session: &RefreshSession,
+        rotate: bool,
+    ) -> Result<Refreshed, AuthError> {
+        let now = now();
+        let store = Arc::clone(&self.store);
+        let sid = session.principal.session_id.clone();
+        let jti = session.jti.clone();
+        let user_id = session.principal.user_id;
+        let policy = self.rotation;
+        let (outcome, family) = blocking(move || {
+            let mut outcome = Outcome::Ended;
+            let family = store.update_family(&sid, now as i64, &mut |family| {
+                let successor = tokens::random_id(16);
+                let (decided, update) = rotation::decide(
+                    family,
+                    &jti,
+                    user_id,
+                    now as i64,
+                    policy,
+                    rotate,
+                    successor,
+                );
+                outcome = decided;
+                update
+            })?;
+            Ok((outcome, family))
+        })
+        .await?;
+        let principal = &session.principal;
+        let family = match (outcome, family) {
+            (Outcome::Reused, _) => {
+                self.live.invalidate();
+                log::warn!(
+                    target: "jwtapp::security",
+                    "refresh token reuse: user {:?} (id {}) presented an already used refresh \
+                     token of session {}; the session and all its tokens are revoked",
+                    principal.username,
+                    principal.user_id,
+                    principal.session_id
+                );
+                return Err(AuthError::RefreshReused);
+            }
+            (Outcome::Ended, _) | (_, None) => return Err(AuthError::SessionEnded),
+            (outcome, Some(family)) => (outcome, family),
+        };
+        let (outcome, family) = family;
+        let expires_at = family.expires_at.max(0) as u64;
+        let refresh = match (&outcome, &family.refresh_jti) {
+            (Outcome::Rotated | Outcome::Replayed, Some(jti)) => Some(self.mint_refresh(
+                principal,
+                jti,
+                family.refresh_issued_at.max(0) as u64,
+                expires_at,
+            )?),
+            _ => None,
+        };
+        Ok(Refreshed {
+            access: self.mint_access(principal, now, expires_at)?,
+            refresh,
+        })
     }
 
     /// Ends a login: all of its tokens stop working at once.
@@ -297,7 +419,10 @@ impl Auth {
         let store = Arc::clone(&self.store);
         let sid = principal.session_id.clone();
         let now = now() as i64;
-        let revoked = blocking(move || store.revoke_session(&sid, now)).await?;
+        let revoked = blocking(move || {
+            store.revoke_session(&sid, now, crate::store::reason::LOGOUT)
+        })
+        .await?;
         // Do not wait for the next marker check: this process knows it changed something.
         self.live.invalidate();
         if revoked {
@@ -307,13 +432,19 @@ impl Auth {
         }
     }
 
+    /// The background housekeeping: what it needs, owned, so it can run on its own task.
+    pub fn pruner(&self) -> Pruner {
+        Pruner {
+            store: Arc::clone(&self.store),
+            throttle: Arc::clone(&self.throttle),
+            idle_secs: self.rotation.idle_secs,
+            interval: self.prune_interval,
+        }
+    }
+
     /// The one check every token goes through after its signature: the user exists and is
     /// enabled (else 403), and the login is live and theirs (else 401).
-    async fn live_principal(
-        &self,
-        claims: &Claims,
-        now: u64,
-    ) -> Result<(Principal, u64), AuthError> {
+    async fn live_principal(&self, claims: &Claims, now: u64) -> Result<Principal, AuthError> {
         self.live.sync()?;
         let user = self.live.user(&claims.sub).await?;
         let user = match user {
@@ -321,25 +452,50 @@ impl Auth {
             _ => return Err(AuthError::UserUnavailable),
         };
         let session = self.live.session(&claims.sid).await?;
-        let session = match session {
-            Some(s) if !s.revoked && s.user_id == user.id && s.expires_at > now as i64 => s,
+        let now = now as i64;
+        match session {
+            Some(s)
+                if !s.revoked
+                    && s.user_id == user.id
+                    && s.expires_at > now
+                    && s.last_used_at.saturating_add(self.rotation.idle_secs) > now => {}
             _ => return Err(AuthError::SessionEnded),
-        };
-        let principal = Principal {
+        }
+        Ok(Principal {
             user_id: user.id,
             username: claims.sub.clone(),
             enabled: user.enabled,
             is_admin: user.is_admin,
             session_id: claims.sid.clone(),
-        };
-        Ok((principal, session.expires_at as u64))
+        })
+    }
+
+    fn mint_access(
+        &self,
+        principal: &Principal,
+        now: u64,
+        not_after: u64,
+    ) -> Result<Minted, AuthError> {
+        let jti = tokens::random_id(16);
+        self.mint(TokenType::Access, principal, &jti, now, not_after)
+    }
+
+    fn mint_refresh(
+        &self,
+        principal: &Principal,
+        jti: &str,
+        issued_at: u64,
+        not_after: u64,
+    ) -> Result<Minted, AuthError> {
+        self.mint(TokenType::Refresh, principal, jti, issued_at, not_after)
     }
 
     fn mint(
         &self,
         typ: TokenType,
         principal: &Principal,
-        now: u64,
+        jti: &str,
+        issued_at: u64,
         not_after: u64,
     ) -> Result<Minted, AuthError> {
         self.keys
@@ -347,10 +503,74 @@ impl Auth {
                 typ,
                 &principal.username,
                 &principal.session_id,
-                &tokens::random_id(16),
-                now,
+                jti,
+                issued_at,
                 not_after,
             )
             .map_err(|e| AuthError::Internal(format!("cannot sign a token: {e}")))
+    }
+}
+
+/// Stores a stronger hash of `password` when `user`'s was made with weaker argon2 settings than
+/// the configured ones. A failure only costs the upgrade, never the login.
+fn rehash_if_weaker(
+    store: &dyn Store,
+    passwords: &Passwords,
+    user: &User,
+    password: &str,
+    now: u64,
+) {
+    if !passwords.needs_rehash(&user.password_hash) {
+        return;
+    }
+    let upgraded = passwords
+        .hash(password)
+        .map_err(|e| e.to_string())
+        .and_then(|hash| {
+            store
+                .set_password_hash(&user.username, &hash, now as i64)
+                .map_err(|e| e.to_string())
+        });
+    match upgraded {
+        Ok(()) => log::info!(
+            "upgraded the password hash of {:?} to the configured argon2 settings",
+            user.username
+        ),
+        Err(e) => log::warn!("could not upgrade the password hash of {:?}: {e}", user.username),
+    }
+}
+
+/// Deletes ended sessions and forgets old throttling state, every `prune_interval_secs`.
+pub struct Pruner {
+    store: Arc<dyn Store>,
+    throttle: Arc<LoginThrottle>,
+    idle_secs: i64,
+    interval: std::time::Duration,
+}
+
+impl Pruner {
+    /// Prunes every `prune_interval_secs`, for as long as the server runs.
+    pub async fn run(self) {
+        loop {
+            rocket::tokio::time::sleep(self.interval).await;
+            match self.prune().await {
+                Ok(pruned) if pruned.sessions > 0 => {
+                    log::info!("pruned {} ended session(s)", pruned.sessions)
+                }
+                Ok(_) => {}
+                Err(e) => log::warn!("pruning ended sessions failed: {e}"),
+            }
+        }
+    }
+
+    /// One pass. Revoked sessions go at once: a token of a missing session is refused exactly
+    /// like one of a revoked session.
+    pub async fn prune(&self) -> Result<Pruned, StoreError> {
+        let now = now();
+        self.throttle.sweep(now);
+        let store = Arc::clone(&self.store);
+        let now = now as i64;
+        let idle_before = now.saturating_sub(self.idle_secs);
+        blocking(move || store.prune_sessions(now, idle_before, now.saturating_add(1))).await
     }
 }

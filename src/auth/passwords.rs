@@ -1,6 +1,7 @@
 //! argon2id password hashing. Hashing costs tens of milliseconds of CPU by design, so the async
 //! helpers run it on a blocking thread, never on the request executor.
 
+use argon2::PasswordHash;
 use argon2::password_hash::PasswordVerifier;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
 
@@ -52,6 +53,23 @@ impl Passwords {
             return Err(PasswordError::TooShort);
         }
         Ok(())
+    }
+
+    /// True when `stored` was made with weaker settings than the configured ones (another
+    /// algorithm or version, less memory, fewer passes or lanes), or cannot be read: it should
+    /// be replaced by a new hash the next time the password is known.
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        let Ok(hash) = PasswordHash::new(stored) else {
+            return true;
+        };
+        let Ok(params) = Params::try_from(&hash) else {
+            return true;
+        };
+        hash.algorithm != Algorithm::Argon2id.ident()
+            || hash.version != Some(Version::V0x13 as u32)
+            || params.m_cost() < self.params.m_cost()
+            || params.t_cost() < self.params.t_cost()
+            || params.p_cost() < self.params.p_cost()
     }
 
     /// A PHC string (`$argon2id$v=19$m=...`) with a fresh random salt. Blocking.

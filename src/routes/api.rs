@@ -2,11 +2,12 @@
 
 use rocket::http::CookieJar;
 use rocket::serde::json::Json;
-use rocket::{Route, State, get, post, routes};
+use rocket::{Route, State, delete, get, post, routes};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::guards::{AdminUser, AuthUser, RefreshToken, Via};
+use crate::auth::guards::{AdminUser, AuthUser, Authenticated, RefreshToken, Via};
 use crate::auth::{Auth, ClientInfo, TokenPair};
+use crate::store::Session;
 use crate::body::JsonBody;
 use crate::cookies::CookiePolicy;
 use crate::error::AppError;
@@ -19,6 +20,11 @@ pub fn routes() -> Vec<Route> {
         info,
         refresh,
         logout,
+        sessions,
+        end_session,
+        end_other_sessions,
+        end_all_sessions,
+        change_password,
         user_sample,
         user_sample_double,
         admin_sample,
@@ -70,27 +76,36 @@ fn info(user: AuthUser) -> Json<UserInfo> {
     })
 }
 
+/// The refresh answer: `{"accessToken"}` as the original client expects, plus
+/// `"refreshToken"` when Bearer refresh tokens rotate (`api_refresh_rotation`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AccessToken {
+pub struct RefreshedTokens {
     access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
 }
 
 // The Angular client posts `{}`; the body carries nothing, so it is not read. A same-origin
-// script may use the refresh cookie instead (with `X-CSRF-Token`); its access cookie is renewed too.
+// script may use the refresh cookie instead (with `X-CSRF-Token`): then both cookies are renewed
+// (the cookie flow always rotates) and the refresh token stays out of the body.
 #[post("/auth/refresh")]
 async fn refresh(
     token: RefreshToken,
     auth: &State<Auth>,
     jar: &CookieJar<'_>,
     cookies: &State<CookiePolicy>,
-) -> Result<Json<AccessToken>, AppError> {
-    let access = auth.refresh(&token.session)?;
-    if token.via == Via::Cookies {
-        cookies.set_access(jar, &access);
+) -> Result<Json<RefreshedTokens>, AppError> {
+    let by_cookie = token.via == Via::Cookies;
+    let tokens = auth
+        .refresh(&token.session, by_cookie || auth.api_rotation())
+        .await?;
+    if by_cookie {
+        cookies.set_refreshed(jar, &tokens);
     }
-    Ok(Json(AccessToken {
-        access_token: access.token,
+    Ok(Json(RefreshedTokens {
+        access_token: tokens.access.token,
+        refresh_token: tokens.refresh.filter(|_| !by_cookie).map(|r| r.token),
     }))
 }
 
@@ -112,6 +127,124 @@ async fn logout(
     }
     Ok(Json(LoggedOut {
         message: "Logged out",
+    }))
+}
+
+/// One of the caller's logins, as `GET /api/auth/sessions` lists it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    id: String,
+    /// RFC 3339, UTC.
+    created_at: String,
+    last_used_at: String,
+    expires_at: String,
+    user_agent: Option<String>,
+    address: Option<String>,
+    /// The login this request was made with.
+    current: bool,
+}
+
+impl SessionView {
+    pub fn new(session: Session, current_id: &str) -> SessionView {
+        SessionView {
+            current: session.id == current_id,
+            created_at: crate::routes::rfc3339(session.created_at),
+            last_used_at: crate::routes::rfc3339(session.last_used_at),
+            expires_at: crate::routes::rfc3339(session.expires_at),
+            id: session.id,
+            user_agent: session.user_agent,
+            address: session.address,
+        }
+    }
+}
+
+#[get("/auth/sessions")]
+async fn sessions(user: AuthUser, auth: &State<Auth>) -> Result<Json<Vec<SessionView>>, AppError> {
+    let AuthUser(principal) = user;
+    let sessions = auth.sessions(&principal).await?;
+    Ok(Json(
+        sessions
+            .into_iter()
+            .map(|s| SessionView::new(s, &principal.session_id))
+            .collect(),
+    ))
+}
+
+#[derive(Serialize)]
+pub struct Ended {
+    message: String,
+    /// How many sessions ended.
+    ended: u64,
+}
+
+#[delete("/auth/sessions/<id>")]
+async fn end_session(id: &str, who: Authenticated, auth: &State<Auth>, jar: &CookieJar<'_>, cookies: &State<CookiePolicy>) -> Result<Json<Ended>, AppError> {
+    auth.end_session(&who.principal, id).await?;
+    // Ending the login this browser uses is a logout: its cookies go too.
+    if id == who.principal.session_id && who.via == Via::Cookies {
+        cookies.clear_session(jar);
+    }
+    Ok(Json(Ended {
+        message: "Session ended".into(),
+        ended: 1,
+    }))
+}
+
+/// "Log out everywhere else": every login of the caller but this one.
+#[post("/auth/sessions/end-others")]
+async fn end_other_sessions(user: AuthUser, auth: &State<Auth>) -> Result<Json<Ended>, AppError> {
+    let ended = auth.end_sessions(&user.0, true).await?;
+    Ok(Json(Ended {
+        message: format!("Ended {ended} other session(s)"),
+        ended,
+    }))
+}
+
+/// "Log out everywhere", this login included.
+#[post("/auth/sessions/end-all")]
+async fn end_all_sessions(who: Authenticated, auth: &State<Auth>, jar: &CookieJar<'_>, cookies: &State<CookiePolicy>) -> Result<Json<Ended>, AppError> {
+    let ended = auth.end_sessions(&who.principal, false).await?;
+    if who.via == Via::Cookies {
+        cookies.clear_session(jar);
+    }
+    Ok(Json(Ended {
+        message: format!("Ended {ended} session(s), this one included"),
+        ended,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChange([redacted])")
+    }
+}
+
+/// Changes the caller's password; every other session of theirs ends.
+#[post("/auth/password", data = "<body>")]
+async fn change_password(
+    user: AuthUser,
+    body: JsonBody<PasswordChange>,
+    client: ClientInfo,
+    auth: &State<Auth>,
+) -> Result<Json<Ended>, AppError> {
+    let PasswordChange {
+        current_password,
+        new_password,
+    } = body.0;
+    let ended = auth
+        .change_password(&user.0, &current_password, &new_password, &client)
+        .await?;
+    Ok(Json(Ended {
+        message: format!("Password changed; {ended} other session(s) ended"),
+        ended,
     }))
 }
 

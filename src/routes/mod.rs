@@ -1,4 +1,17 @@
 //! HTTP handlers: the JSON API under `/api` and the server-rendered pages.
 
+pub mod account;
+pub mod admin;
 pub mod api;
 pub mod pages;
+
+/// Unix seconds as RFC 3339 in UTC (`2026-11-29T03:04:05Z`), as the API and pages show times.
+pub fn rfc3339(unix: i64) -> String {
+    rocket::time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&rocket::time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}

@@ -6,11 +6,11 @@
 
 use askama::Template;
 use rocket::form::FromForm;
-use rocket::http::{CookieJar, Status};
+use rocket::http::{CookieJar, Header, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::content::RawHtml;
 use rocket::response::{self, Redirect, Responder};
-use rocket::{Either, Route, State, get, post, routes};
+use rocket::{Route, State, get, post, routes};
 
 use crate::auth::guards::{AdminUser, AuthUser, Authenticated};
 use crate::auth::{Auth, AuthError, ClientInfo, Login, Principal};
@@ -37,12 +37,12 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// A rendered page and its status.
-type Page = (Status, RawHtml<String>);
+pub(crate) type Page = (Status, RawHtml<String>);
 
 /// What the shared layout (`base.html`) shows: who is signed in, and their CSRF token for scripts.
 pub struct Layout {
-    user: Option<Principal>,
-    csrf_token: Option<String>,
+    pub(crate) user: Option<Principal>,
+    pub(crate) csrf_token: Option<String>,
 }
 
 impl Layout {
@@ -69,8 +69,8 @@ impl Layout {
 
 /// A signed-in user looking at a page, with what the layout needs.
 pub struct Viewer {
-    principal: Principal,
-    layout: Layout,
+    pub(crate) principal: Principal,
+    pub(crate) layout: Layout,
 }
 
 /// The page guards: the guard `G` decides who may see the page, then the layout is built for them.
@@ -105,7 +105,7 @@ impl<'r> FromRequest<'r> for Viewer {
 }
 
 /// A signed-in administrator looking at a page.
-pub struct AdminViewer(Viewer);
+pub struct AdminViewer(pub(crate) Viewer);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for AdminViewer {
@@ -119,7 +119,7 @@ impl<'r> FromRequest<'r> for AdminViewer {
 }
 
 /// Renders a template with `status`, turning a template failure into a logged 500.
-fn render(status: Status, page: &impl Template) -> Result<Page, AppError> {
+pub(crate) fn render(status: Status, page: &impl Template) -> Result<Page, AppError> {
     page.render()
         .map(|html| (status, RawHtml(html)))
         .map_err(|e| AppError::Internal(format!("template failed: {e}")))
@@ -181,7 +181,7 @@ fn login_location(next: &str) -> String {
 
 /// The browser's side of a page request: its cookie jar, with the cookie policy and CSRF keys
 /// that the login and logout pages work with.
-struct Browser<'r> {
+pub(crate) struct Browser<'r> {
     jar: &'r CookieJar<'r>,
     policy: &'r CookiePolicy,
     csrf: &'r Csrf,
@@ -242,7 +242,7 @@ impl Browser<'_> {
     }
 
     /// Deletes every cookie a login set.
-    fn end_session(&self) {
+    pub(crate) fn end_session(&self) {
         self.policy.clear_session(self.jar);
     }
 }
@@ -259,6 +259,17 @@ struct LoginFields {
     next: Option<String>,
 }
 
+/// What a login form submission gets.
+#[derive(Responder)]
+enum LoginAnswer {
+    /// Signed in: on to `next`.
+    SignedIn(Redirect),
+    /// The form again, with a message.
+    Form(Page),
+    /// Too many failed attempts: the form with `Retry-After`.
+    Throttled(Page, Header<'static>),
+}
+
 // `next` comes as a form field (the login page's hidden input) or, from other forms, in the query.
 #[post("/login?<next>", data = "<form>")]
 async fn login_submit(
@@ -267,7 +278,7 @@ async fn login_submit(
     client: ClientInfo,
     browser: Browser<'_>,
     auth: &State<Auth>,
-) -> Result<Either<Redirect, Page>, AppError> {
+) -> Result<LoginAnswer, AppError> {
     let LoginFields {
         username,
         password,
@@ -278,16 +289,35 @@ async fn login_submit(
         Ok(login) => {
             browser.start_session(&login);
             let target = next.as_deref().and_then(local_path).unwrap_or("/");
-            Ok(Either::Left(Redirect::to(target.to_owned())))
+            Ok(LoginAnswer::SignedIn(Redirect::to(target.to_owned())))
         }
-        Err(AuthError::InvalidCredentials) => Ok(Either::Right(browser.login_form(
+        Err(AuthError::InvalidCredentials) => Ok(LoginAnswer::Form(browser.login_form(
             Status::Unauthorized,
             &username,
             next.as_deref(),
             Some(LOGIN_FAILED),
         )?)),
+        Err(AuthError::Throttled { retry_after }) => Ok(LoginAnswer::Throttled(
+            browser.login_form(
+                Status::TooManyRequests,
+                &username,
+                next.as_deref(),
+                Some(&throttled_message(retry_after)),
+            )?,
+            Header::new("Retry-After", retry_after.to_string()),
+        )),
         Err(e) => Err(e.into()),
     }
+}
+
+/// What a throttled form says: when to try again, in words.
+pub(crate) fn throttled_message(retry_after: u64) -> String {
+    let wait = if retry_after > 90 {
+        format!("{} minutes", retry_after.div_ceil(60))
+    } else {
+        format!("{retry_after} seconds")
+    };
+    format!("Too many failed attempts. Try again in {wait}.")
 }
 
 // ----- signed-in pages -----

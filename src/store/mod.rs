@@ -33,16 +33,38 @@ impl std::fmt::Debug for User {
     }
 }
 
-/// One login: all tokens minted from it carry its `id` as their `sid` claim.
+/// One login, which is also one refresh-token family: all tokens minted from it carry its `id`
+/// as their `sid` claim, so revoking the row ends all of them at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: String,
     pub user_id: i64,
     pub created_at: i64,
+    /// The family's absolute end; rotation never moves it.
     pub expires_at: i64,
+    /// The last login or refresh; the family ends after `refresh_idle_secs` without one.
+    pub last_used_at: i64,
     pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
     pub user_agent: Option<String>,
     pub address: Option<String>,
+    /// The `jti` of the family's live refresh token (`None` for a session of an older jwtapp).
+    pub refresh_jti: Option<String>,
+    /// When the live refresh token was minted: its `iat`, and the start of the grace window in
+    /// which its parent is still honoured.
+    pub refresh_issued_at: i64,
+    /// The `jti` of the refresh token the live one replaced.
+    pub previous_jti: Option<String>,
+}
+
+impl Session {
+    /// True while tokens of this family may be used: not revoked, not past its absolute end,
+    /// and used within the last `idle_secs`.
+    pub fn is_live(&self, now: i64, idle_secs: i64) -> bool {
+        self.revoked_at.is_none()
+            && self.expires_at > now
+            && self.last_used_at.saturating_add(idle_secs) > now
+    }
 }
 
 /// What a new login records.
@@ -54,6 +76,38 @@ pub struct NewSession {
     pub expires_at: i64,
     pub user_agent: Option<String>,
     pub address: Option<String>,
+    /// The `jti` of the refresh token the login hands out.
+    pub refresh_jti: String,
+}
+
+/// The change a refresh makes to its family, decided by the caller from the row as it is
+/// inside the write transaction (see [`Store::update_family`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FamilyUpdate {
+    /// A new live refresh token `jti` replaces `previous`, minted now; the family was used now.
+    Rotate { previous: String, jti: String },
+    /// The family was used now; its tokens stay as they are.
+    Touch,
+    /// End the family, recording why.
+    Revoke { reason: &'static str },
+    /// Nothing to write.
+    Keep,
+}
+
+/// Why a family was revoked, as recorded in `revoked_reason`.
+pub mod reason {
+    pub const LOGOUT: &str = "logout";
+    pub const REUSE: &str = "refresh token reuse";
+    pub const USER: &str = "revoked by its user";
+    pub const PASSWORD: &str = "password changed";
+    pub const ADMIN: &str = "ended by an administrator";
+    pub const DISABLED: &str = "account disabled";
+}
+
+/// How many rows [`Store::prune_sessions`] removed, for the log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub sessions: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +132,19 @@ pub trait Store: Send + Sync + 'static {
         is_admin: bool,
         now: i64,
     ) -> Result<User, StoreError>;
+    /// Replaces the password hash (nothing else: a rehash on login keeps every session).
     fn set_password_hash(&self, username: &str, hash: &str, now: i64) -> Result<(), StoreError>;
+    /// A password change: the new hash and, in the same transaction, the end of every session
+    /// of the user but `keep` (the one making the change, if any). Returns the sessions ended.
+    fn change_password(
+        &self,
+        username: &str,
+        hash: &str,
+        keep: Option<&str>,
+        now: i64,
+    ) -> Result<u64, StoreError>;
+    /// Enables or disables a user. Disabling also ends all of their sessions, so enabling the
+    /// account later does not bring old (possibly stolen) tokens back.
     fn set_enabled(&self, username: &str, enabled: bool, now: i64) -> Result<(), StoreError>;
     fn set_admin(&self, username: &str, is_admin: bool, now: i64) -> Result<(), StoreError>;
     /// Deletes the user and, with them, their sessions.
@@ -86,8 +152,49 @@ pub trait Store: Send + Sync + 'static {
 
     fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
     fn find_session(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// The sessions of `user_id` that are live at `now` (see [`Session::is_live`]), most
+    /// recently used first.
+    fn live_sessions(
+        &self,
+        user_id: i64,
+        now: i64,
+        idle_secs: i64,
+    ) -> Result<Vec<Session>, StoreError>;
+    /// How many live sessions each user has (users without any are absent).
+    fn live_session_counts(
+        &self,
+        now: i64,
+        idle_secs: i64,
+    ) -> Result<std::collections::HashMap<i64, u64>, StoreError>;
     /// Marks the session revoked; returns false when it was missing or already revoked.
-    fn revoke_session(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+    fn revoke_session(&self, id: &str, now: i64, reason: &'static str)
+    -> Result<bool, StoreError>;
+    /// Revokes every unrevoked session of `user_id` except `keep`; returns how many.
+    fn revoke_user_sessions(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        now: i64,
+        reason: &'static str,
+    ) -> Result<u64, StoreError>;
+    /// The refresh step, atomically: reads session `id` inside a write transaction, lets
+    /// `decide` choose the change, applies it and returns the row as it is afterwards (`None`
+    /// when there is no such session). Two concurrent refreshes of one family are serialized
+    /// here, so they can never both rotate it.
+    fn update_family(
+        &self,
+        id: &str,
+        now: i64,
+        decide: &mut dyn FnMut(&Session) -> FamilyUpdate,
+    ) -> Result<Option<Session>, StoreError>;
+    /// Deletes sessions that can never be used again: past their absolute end, idle since
+    /// before `idle_before`, or revoked before `revoked_before`.
+    fn prune_sessions(
+        &self,
+        now: i64,
+        idle_before: i64,
+        revoked_before: i64,
+    ) -> Result<Pruned, StoreError>;
 
     /// A value that changes whenever anyone (this process or another, such as the CLI) has
     /// committed a change since the last call. Cheap: callers may ask on every request.

@@ -6,10 +6,16 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{NewSession, Session, Store, StoreError, User};
+use super::{FamilyUpdate, NewSession, Pruned, Session, Store, StoreError, User, reason};
 
 /// Schema steps, applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0002_refresh_rotation.sql"),
+];
+
+/// Rows deleted per statement when pruning, so the write lock is never held for long.
+const PRUNE_BATCH: i64 = 1000;
 
 /// SQLite in WAL mode: readers never wait for the writer, and the CLI can change users while the
 /// server runs.
@@ -77,6 +83,59 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         created_at: row.get(5)?,
         updated_at: row.get(6)?,
     })
+}
+
+const SESSION_COLUMNS: &str = "id, user_id, created_at, expires_at, last_used_at, revoked_at, \
+     revoked_reason, user_agent, address, refresh_jti, refresh_issued_at, previous_jti";
+
+fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
+    let created_at: i64 = row.get(2)?;
+    Ok(Session {
+        id: row.get(0)?,
+        user_id: row.get(1)?,
+        created_at,
+        expires_at: row.get(3)?,
+        last_used_at: row.get::<_, Option<i64>>(4)?.unwrap_or(created_at),
+        revoked_at: row.get(5)?,
+        revoked_reason: row.get(6)?,
+        user_agent: row.get(7)?,
+        address: row.get(8)?,
+        refresh_jti: row.get(9)?,
+        refresh_issued_at: row.get::<_, Option<i64>>(10)?.unwrap_or(created_at),
+        previous_jti: row.get(11)?,
+    })
+}
+
+fn select_session(conn: &Connection, id: &str) -> rusqlite::Result<Option<Session>> {
+    conn.prepare_cached(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
+    ))?
+    .query_row([id], session_from_row)
+    .optional()
+}
+
+/// Revokes every unrevoked session of a user but `keep`, inside the caller's transaction.
+fn revoke_all_of(
+    conn: &Connection,
+    user_id: i64,
+    keep: Option<&str>,
+    now: i64,
+    why: &str,
+) -> rusqlite::Result<u64> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2 \
+             WHERE user_id = ?3 AND revoked_at IS NULL AND id IS NOT ?4",
+        )?
+        .execute(params![now, why, user_id, keep])?;
+    Ok(changed as u64)
+}
+
+fn user_id_of(conn: &Connection, username: &str) -> Result<i64, StoreError> {
+    conn.prepare_cached("SELECT id FROM users WHERE username = ?1")?
+        .query_row([username], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))
 }
 
 impl SqliteStore {
@@ -181,13 +240,38 @@ impl Store for SqliteStore {
         )
     }
 
+    fn change_password(
+        &self,
+        username: &str,
+        hash: &str,
+        keep: Option<&str>,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let user_id = user_id_of(&tx, username)?;
+        tx.execute(
+            "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
+            params![hash, now, user_id],
+        )?;
+        let ended = revoke_all_of(&tx, user_id, keep, now, reason::PASSWORD)?;
+        tx.commit()?;
+        Ok(ended)
+    }
+
     fn set_enabled(&self, username: &str, enabled: bool, now: i64) -> Result<(), StoreError> {
-        self.update_user(
-            username,
-            "UPDATE users SET enabled = ?1, updated_at = ?2 WHERE username = ?3",
-            &enabled,
-            now,
-        )
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let user_id = user_id_of(&tx, username)?;
+        tx.execute(
+            "UPDATE users SET enabled = ?1, updated_at = ?2 WHERE id = ?3",
+            params![enabled, now, user_id],
+        )?;
+        if !enabled {
+            revoke_all_of(&tx, user_id, None, now, reason::DISABLED)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn set_admin(&self, username: &str, is_admin: bool, now: i64) -> Result<(), StoreError> {
@@ -211,8 +295,9 @@ impl Store for SqliteStore {
     fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
         lock(&self.writer)
             .prepare_cached(
-                "INSERT INTO sessions (id, user_id, created_at, expires_at, user_agent, address) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, \
+                 user_agent, address, refresh_jti, refresh_issued_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?6, ?7, ?3)",
             )?
             .execute(params![
                 s.id,
@@ -220,40 +305,149 @@ impl Store for SqliteStore {
                 s.created_at,
                 s.expires_at,
                 s.user_agent,
-                s.address
+                s.address,
+                s.refresh_jti
             ])?;
         Ok(())
     }
 
     fn find_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        let conn = lock(&self.reader);
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, user_id, created_at, expires_at, revoked_at, user_agent, address \
-             FROM sessions WHERE id = ?1",
-        )?;
-        let session = stmt
-            .query_row([id], |row| {
-                Ok(Session {
-                    id: row.get(0)?,
-                    user_id: row.get(1)?,
-                    created_at: row.get(2)?,
-                    expires_at: row.get(3)?,
-                    revoked_at: row.get(4)?,
-                    user_agent: row.get(5)?,
-                    address: row.get(6)?,
-                })
-            })
-            .optional()?;
-        Ok(session)
+        Ok(select_session(&lock(&self.reader), id)?)
     }
 
-    fn revoke_session(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+    fn live_sessions(
+        &self,
+        user_id: i64,
+        now: i64,
+        idle_secs: i64,
+    ) -> Result<Vec<Session>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions \
+             WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
+             ORDER BY last_used_at DESC, created_at DESC"
+        ))?;
+        let sessions = stmt
+            .query_map([user_id, now], session_from_row)?
+            .filter(|row| row.as_ref().map_or(true, |s| s.is_live(now, idle_secs)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(sessions)
+    }
+
+    fn live_session_counts(
+        &self,
+        now: i64,
+        idle_secs: i64,
+    ) -> Result<std::collections::HashMap<i64, u64>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut stmt = conn.prepare_cached(
+            "SELECT user_id, COUNT(*) FROM sessions WHERE revoked_at IS NULL \
+             AND expires_at > ?1 AND COALESCE(last_used_at, created_at) > ?2 GROUP BY user_id",
+        )?;
+        let counts = stmt
+            .query_map(params![now, now.saturating_sub(idle_secs)], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?.max(0) as u64))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(counts)
+    }
+
+    fn revoke_session(
+        &self,
+        id: &str,
+        now: i64,
+        reason: &'static str,
+    ) -> Result<bool, StoreError> {
         let changed = lock(&self.writer)
             .prepare_cached(
-                "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+                "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2 \
+                 WHERE id = ?3 AND revoked_at IS NULL",
             )?
-            .execute(params![now, id])?;
+            .execute(params![now, reason, id])?;
         Ok(changed > 0)
+    }
+
+    fn revoke_user_sessions(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        now: i64,
+        reason: &'static str,
+    ) -> Result<u64, StoreError> {
+        Ok(revoke_all_of(
+            &lock(&self.writer),
+            user_id,
+            keep,
+            now,
+            reason,
+        )?)
+    }
+
+    fn update_family(
+        &self,
+        id: &str,
+        now: i64,
+        decide: &mut dyn FnMut(&Session) -> FamilyUpdate,
+    ) -> Result<Option<Session>, StoreError> {
+        let mut conn = lock(&self.writer);
+        // IMMEDIATE: the write lock is taken before the row is read, so another process (or
+        // connection) cannot rotate the family between this read and this write.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(mut session) = select_session(&tx, id)? else {
+            return Ok(None);
+        };
+        match decide(&session) {
+            FamilyUpdate::Rotate { previous, jti } => {
+                tx.prepare_cached(
+                    "UPDATE sessions SET previous_jti = ?1, refresh_jti = ?2, \
+                     refresh_issued_at = ?3, last_used_at = ?3 WHERE id = ?4",
+                )?
+                .execute(params![previous, jti, now, id])?;
+                session.previous_jti = Some(previous);
+                session.refresh_jti = Some(jti);
+                session.refresh_issued_at = now;
+                session.last_used_at = now;
+            }
+            FamilyUpdate::Touch => {
+                tx.prepare_cached("UPDATE sessions SET last_used_at = ?1 WHERE id = ?2")?
+                    .execute(params![now, id])?;
+                session.last_used_at = now;
+            }
+            FamilyUpdate::Revoke { reason } => {
+                tx.prepare_cached(
+                    "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2 \
+                     WHERE id = ?3 AND revoked_at IS NULL",
+                )?
+                .execute(params![now, reason, id])?;
+                session.revoked_at.get_or_insert(now);
+                session.revoked_reason.get_or_insert_with(|| reason.to_owned());
+            }
+            FamilyUpdate::Keep => {}
+        }
+        tx.commit()?;
+        Ok(Some(session))
+    }
+
+    fn prune_sessions(
+        &self,
+        now: i64,
+        idle_before: i64,
+        revoked_before: i64,
+    ) -> Result<Pruned, StoreError> {
+        let mut pruned = Pruned::default();
+        loop {
+            // One short statement per batch: requests waiting for the writer get in between.
+            let deleted = lock(&self.writer)
+                .prepare_cached(
+                    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions \
+                     WHERE expires_at <= ?1 OR last_used_at < ?2 OR revoked_at < ?3 LIMIT ?4)",
+                )?
+                .execute(params![now, idle_before, revoked_before, PRUNE_BATCH])?;
+            pruned.sessions += deleted as u64;
+            if (deleted as i64) < PRUNE_BATCH {
+                return Ok(pruned);
+            }
+        }
     }
 
     fn change_marker(&self) -> Result<i64, StoreError> {
