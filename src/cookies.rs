@@ -17,8 +17,8 @@
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::time::{Duration, OffsetDateTime};
 
-use crate::auth::{Refreshed, now};
 use crate::auth::tokens::Minted;
+use crate::auth::{Refreshed, now};
 use crate::config::AuthConfig;
 
 /// How long a login form stays usable, in seconds.

@@ -365,15 +365,8 @@ impl Auth {
             let mut outcome = Outcome::Ended;
             let family = store.update_family(&sid, now as i64, &mut |family| {
                 let successor = tokens::random_id(16);
-                let (decided, update) = rotation::decide(
-                    family,
-                    &jti,
-                    user_id,
-                    now as i64,
-                    policy,
-                    rotate,
-                    successor,
-                );
+                let (decided, update) =
+                    rotation::decide(family, &jti, user_id, now as i64, policy, rotate, successor);
                 outcome = decided;
                 update
             })?;
@@ -419,10 +412,8 @@ impl Auth {
         let store = Arc::clone(&self.store);
         let sid = principal.session_id.clone();
         let now = now() as i64;
-        let revoked = blocking(move || {
-            store.revoke_session(&sid, now, crate::store::reason::LOGOUT)
-        })
-        .await?;
+        let revoked =
+            blocking(move || store.revoke_session(&sid, now, crate::store::reason::LOGOUT)).await?;
         // Do not wait for the next marker check: this process knows it changed something.
         self.live.invalidate();
         if revoked {
@@ -536,7 +527,10 @@ fn rehash_if_weaker(
             "upgraded the password hash of {:?} to the configured argon2 settings",
             user.username
         ),
-        Err(e) => log::warn!("could not upgrade the password hash of {:?}: {e}", user.username),
+        Err(e) => log::warn!(
+            "could not upgrade the password hash of {:?}: {e}",
+            user.username
+        ),
     }
 }
 

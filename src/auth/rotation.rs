@@ -124,7 +124,10 @@ mod tests {
     fn the_parent_is_replayed_only_inside_the_window() {
         assert_eq!(outcome(&family(), "parent", 509, true), Outcome::Replayed);
         assert_eq!(outcome(&family(), "parent", 510, true), Outcome::Reused);
-        assert_eq!(outcome(&family(), "grandparent", 501, true), Outcome::Reused);
+        assert_eq!(
+            outcome(&family(), "grandparent", 501, true),
+            Outcome::Reused
+        );
         let no_grace = RotationPolicy {
             grace_secs: 0,
             ..POLICY
@@ -140,8 +143,16 @@ mod tests {
             ..family()
         };
         assert_eq!(outcome(&revoked, "child", 601, true), Outcome::Ended);
-        assert_eq!(outcome(&family(), "child", 1500, true), Outcome::Ended, "idle");
-        assert_eq!(outcome(&family(), "child", 10_000, true), Outcome::Ended, "expired");
+        assert_eq!(
+            outcome(&family(), "child", 1500, true),
+            Outcome::Ended,
+            "idle"
+        );
+        assert_eq!(
+            outcome(&family(), "child", 10_000, true),
+            Outcome::Ended,
+            "expired"
+        );
         let (outcome, _) = decide(&family(), "child", 2, 501, POLICY, true, "n".into());
         assert_eq!(outcome, Outcome::Ended, "another user's family");
     }

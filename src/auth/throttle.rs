@@ -224,7 +224,10 @@ mod tests {
     fn successes_are_not_counted() {
         let t = throttle(2, 3);
         for i in 0..10 {
-            t.succeeded(t.begin("alice", HOME, 1000 + i).expect("successes never throttle"));
+            t.succeeded(
+                t.begin("alice", HOME, 1000 + i)
+                    .expect("successes never throttle"),
+            );
         }
     }
 

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::guards::{AdminUser, AuthUser, Authenticated, RefreshToken, Via};
 use crate::auth::{Auth, ClientInfo, TokenPair};
-use crate::store::Session;
 use crate::body::JsonBody;
 use crate::cookies::CookiePolicy;
 use crate::error::AppError;
 use crate::sample::{Sample, SampleRequest};
+use crate::store::Session;
 
 /// Everything mounted under `/api`.
 pub fn routes() -> Vec<Route> {
@@ -179,7 +179,13 @@ pub struct Ended {
 }
 
 #[delete("/auth/sessions/<id>")]
-async fn end_session(id: &str, who: Authenticated, auth: &State<Auth>, jar: &CookieJar<'_>, cookies: &State<CookiePolicy>) -> Result<Json<Ended>, AppError> {
+async fn end_session(
+    id: &str,
+    who: Authenticated,
+    auth: &State<Auth>,
+    jar: &CookieJar<'_>,
+    cookies: &State<CookiePolicy>,
+) -> Result<Json<Ended>, AppError> {
     auth.end_session(&who.principal, id).await?;
     // Ending the login this browser uses is a logout: its cookies go too.
     if id == who.principal.session_id && who.via == Via::Cookies {
@@ -203,7 +209,12 @@ async fn end_other_sessions(user: AuthUser, auth: &State<Auth>) -> Result<Json<E
 
 /// "Log out everywhere", this login included.
 #[post("/auth/sessions/end-all")]
-async fn end_all_sessions(who: Authenticated, auth: &State<Auth>, jar: &CookieJar<'_>, cookies: &State<CookiePolicy>) -> Result<Json<Ended>, AppError> {
+async fn end_all_sessions(
+    who: Authenticated,
+    auth: &State<Auth>,
+    jar: &CookieJar<'_>,
+    cookies: &State<CookiePolicy>,
+) -> Result<Json<Ended>, AppError> {
     let ended = auth.end_sessions(&who.principal, false).await?;
     if who.via == Via::Cookies {
         cookies.clear_session(jar);

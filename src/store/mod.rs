@@ -167,8 +167,7 @@ pub trait Store: Send + Sync + 'static {
         idle_secs: i64,
     ) -> Result<std::collections::HashMap<i64, u64>, StoreError>;
     /// Marks the session revoked; returns false when it was missing or already revoked.
-    fn revoke_session(&self, id: &str, now: i64, reason: &'static str)
-    -> Result<bool, StoreError>;
+    fn revoke_session(&self, id: &str, now: i64, reason: &'static str) -> Result<bool, StoreError>;
     /// Revokes every unrevoked session of `user_id` except `keep`; returns how many.
     fn revoke_user_sessions(
         &self,

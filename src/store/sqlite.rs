@@ -352,12 +352,7 @@ impl Store for SqliteStore {
         Ok(counts)
     }
 
-    fn revoke_session(
-        &self,
-        id: &str,
-        now: i64,
-        reason: &'static str,
-    ) -> Result<bool, StoreError> {
+    fn revoke_session(&self, id: &str, now: i64, reason: &'static str) -> Result<bool, StoreError> {
         let changed = lock(&self.writer)
             .prepare_cached(
                 "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2 \
@@ -420,7 +415,9 @@ impl Store for SqliteStore {
                 )?
                 .execute(params![now, reason, id])?;
                 session.revoked_at.get_or_insert(now);
-                session.revoked_reason.get_or_insert_with(|| reason.to_owned());
+                session
+                    .revoked_reason
+                    .get_or_insert_with(|| reason.to_owned());
             }
             FamilyUpdate::Keep => {}
         }

@@ -121,8 +121,13 @@ async fn disable_and_enable_take_effect_on_the_running_servers_next_request() {
 
     let enabled = jwtapp_cli(&app.database(), &["user", "enable", "user"], None);
     assert!(enabled.status.success(), "{}", text(&enabled.stderr));
+    // Disabling ended the sessions: the old tokens stay dead, a new login works.
+    app.get("/api/user-sample", Some(&tokens.access))
+        .await
+        .assert_error(401);
+    let again = app.login("user", "user").await;
     assert_eq!(
-        app.get("/api/user-sample", Some(&tokens.access))
+        app.get("/api/user-sample", Some(&again.access))
             .await
             .status,
         Status::Ok

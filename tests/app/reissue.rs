@@ -57,9 +57,17 @@ async fn an_expired_access_cookie_is_reissued_and_the_page_renders() {
     let claims = claims_of(&reissued.value);
     assert_eq!(claims["sid"], claims_of(&first)["sid"], "same login");
     assert!(claims["exp"].as_u64().unwrap() > now());
-    // The refresh cookie is left alone.
-    assert!(page.set_cookie("jwtapp_refresh").is_none());
-    assert_eq!(browser.cookie("jwtapp_refresh").unwrap(), refresh);
+    // The refresh cookie is rotated: a successor of the same login, with the same end.
+    let rotated = page
+        .set_cookie("jwtapp_refresh")
+        .expect("a rotated refresh cookie");
+    assert_ne!(rotated.value, refresh);
+    assert!(rotated.has("httponly"));
+    let (old, new) = (claims_of(&refresh), claims_of(&rotated.value));
+    assert_eq!(new["sid"], old["sid"]);
+    assert_eq!(new["exp"], old["exp"], "rotation never extends the login");
+    assert_ne!(new["jti"], old["jti"]);
+    assert_eq!(browser.cookie("jwtapp_refresh").unwrap(), rotated.value);
     // And the next request uses the new cookie without reissuing again.
     let page = browser.get("/").await;
     assert_eq!(page.status, Status::Ok);

@@ -285,13 +285,20 @@ async fn disabled_or_deleted_users_get_403_on_their_next_request() {
         .await
         .assert_error(403);
 
+    // Disabling ended the user's sessions: enabling the account does not revive old tokens.
     store
         .set_enabled("user", true, now() as i64)
         .expect("enable");
+    app.get("/api/user-sample", Some(&user.access))
+        .await
+        .assert_error(401);
+    let again = app.login("user", "user").await;
     assert_eq!(
-        app.get("/api/user-sample", Some(&user.access)).await.status,
+        app.get("/api/user-sample", Some(&again.access))
+            .await
+            .status,
         Status::Ok,
-        "enabled again"
+        "enabled again, after a new login"
     );
 
     store.delete_user("admin").expect("delete");
