@@ -237,10 +237,10 @@ impl AuthConfig {
                 "must be between 0 and 60 (a replayed refresh token is honoured only briefly)",
             ));
         }
-        if self.refresh_idle_secs < 60 || self.refresh_idle_secs > MAX_TTL_SECS {
+        if self.refresh_idle_secs == 0 || self.refresh_idle_secs > MAX_TTL_SECS {
             return Err(invalid(
                 "refresh_idle_secs",
-                format!("must be between 60 and {MAX_TTL_SECS}"),
+                format!("must be between 1 and {MAX_TTL_SECS}"),
             ));
         }
         for (key, value) in [

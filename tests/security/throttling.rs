@@ -1,0 +1,182 @@
+//! Login throttling: per username and address, per address, the same for unknown usernames,
+//! on the page and the API alike.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rocket::http::{ContentType, Status};
+use serde_json::json;
+
+use crate::helpers::{Browser, Reply, TestApp, csrf_field, form_encode};
+
+fn address(last: u8) -> SocketAddr {
+    SocketAddr::from(([192, 0, 2, last], 40000))
+}
+
+async fn login_from(app: &TestApp, from: SocketAddr, username: &str, password: &str) -> Reply {
+    let body = json!({"username": username, "password": password}).to_string();
+    let request = app
+        .client
+        .post("/api/auth/login")
+        .header(ContentType::JSON)
+        .remote(from)
+        .body(body);
+    app.send(request).await
+}
+
+#[track_caller]
+fn assert_throttled(reply: &Reply) -> u64 {
+    reply.assert_error(429);
+    let retry_after: u64 = reply
+        .header("Retry-After")
+        .expect("Retry-After")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!((1..=300).contains(&retry_after), "{retry_after}");
+    retry_after
+}
+
+#[rocket::async_test]
+async fn five_failures_throttle_that_username_from_that_address_even_with_the_right_password() {
+    let app = TestApp::spawn().await;
+    let home = address(1);
+    for _ in 0..5 {
+        login_from(&app, home, "user", "wrong")
+            .await
+            .assert_error(401);
+    }
+    let retry_after = assert_throttled(&login_from(&app, home, "user", "wrong").await);
+    // Past the limit the password is not even checked: the right one gets 429 too.
+    assert_throttled(&login_from(&app, home, "user", "user").await);
+    assert!(retry_after > 250, "the window is 300 s: {retry_after}");
+    // Nobody can lock the user out from elsewhere, and other users are unaffected.
+    let elsewhere = login_from(&app, address(2), "user", "user").await;
+    assert_eq!(elsewhere.status, Status::Ok, "{}", elsewhere.body);
+    let other_user = login_from(&app, home, "admin", "admin").await;
+    assert_eq!(other_user.status, Status::Ok, "{}", other_user.body);
+}
+
+#[rocket::async_test]
+async fn an_unknown_username_is_throttled_exactly_like_a_known_one() {
+    let app = TestApp::spawn().await;
+    let from = address(3);
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..7 {
+        known.push(login_from(&app, from, "user", "wrong").await);
+        unknown.push(login_from(&app, from, "nobody-here", "wrong").await);
+    }
+    let outline = |replies: &[Reply]| -> Vec<(u16, Option<String>, String)> {
+        replies
+            .iter()
+            .map(|r| {
+                (
+                    r.status.code,
+                    r.header("Retry-After").map(|_| "set".to_owned()),
+                    r.json()["description"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(outline(&known), outline(&unknown));
+    assert_eq!(known[4].status, Status::Unauthorized);
+    assert_eq!(known[5].status, Status::TooManyRequests);
+}
+
+#[rocket::async_test]
+async fn one_address_hits_the_ceiling_across_usernames() {
+    let app = TestApp::spawn_with(|f| f.merge(("auth.login_address_ceiling", 8))).await;
+    let from = address(4);
+    for i in 0..8 {
+        let name = format!("guess{i}");
+        login_from(&app, from, &name, "wrong")
+            .await
+            .assert_error(401);
+    }
+    assert_throttled(&login_from(&app, from, "guess-next", "wrong").await);
+    assert_throttled(&login_from(&app, from, "user", "user").await);
+    let other = login_from(&app, address(5), "user", "user").await;
+    assert_eq!(other.status, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn successful_logins_below_the_limits_are_not_slowed_or_counted() {
+    let app = TestApp::spawn_with(|f| f.merge(("auth.login_address_ceiling", 5))).await;
+    let from = address(6);
+    for _ in 0..4 {
+        login_from(&app, from, "user", "wrong")
+            .await
+            .assert_error(401);
+    }
+    // Twenty successes from the same address: none throttled, none counted.
+    for _ in 0..20 {
+        let reply = login_from(&app, from, "user", "user").await;
+        assert_eq!(reply.status, Status::Ok, "{}", reply.body);
+        assert!(reply.header("Retry-After").is_none());
+    }
+}
+
+#[rocket::async_test]
+async fn throttled_answers_do_not_count_as_failures() {
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("auth.login_window_secs", 2))
+            .merge(("auth.login_failures_per_window", 2))
+    })
+    .await;
+    let from = address(7);
+    for _ in 0..2 {
+        login_from(&app, from, "user", "wrong")
+            .await
+            .assert_error(401);
+    }
+    for _ in 0..10 {
+        assert_throttled(&login_from(&app, from, "user", "wrong").await);
+    }
+    rocket::tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Had the ten 429s counted, the window would still be full.
+    let reply = login_from(&app, from, "user", "user").await;
+    assert_eq!(reply.status, Status::Ok, "{}", reply.body);
+}
+
+#[rocket::async_test]
+async fn the_login_page_is_throttled_too_and_says_when_to_come_back() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new(&app);
+    let page = browser.get("/login").await;
+    let token = csrf_field(&page.body);
+    let mut last = None;
+    for _ in 0..6 {
+        let request = app
+            .client
+            .post("/login")
+            .header(ContentType::Form)
+            .remote(address(8))
+            .body(form_encode(&[
+                ("username", "user"),
+                ("password", "wrong"),
+                ("csrf_token", &token),
+            ]));
+        last = Some(browser.send(request).await);
+    }
+    let last = last.unwrap();
+    assert_eq!(last.status, Status::TooManyRequests, "{}", last.body);
+    assert!(last.header("Retry-After").is_some());
+    assert!(
+        last.header("Content-Type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        last.body.contains("Too many failed attempts"),
+        "{}",
+        last.body
+    );
+    assert!(last.body.contains("<form"), "the form is still there");
+    // The API from the same address is under the same limit.
+    assert_throttled(&login_from(&app, address(8), "user", "wrong").await);
+    // From another address the page signs in.
+    browser.sign_in("user", "user").await;
+}
