@@ -11,7 +11,7 @@ use rocket::figment::Figment;
 use crate::auth::now;
 use crate::auth::passwords::Passwords;
 use crate::config::AuthConfig;
-use crate::routes::rfc3339;
+use crate::routes::minutes;
 use crate::store::{Session, SqliteStore, Store, User, reason};
 
 /// jwtapp: JSON Web Token authentication for Rocket.
@@ -184,15 +184,15 @@ fn format_sessions(sessions: &[Session]) -> String {
         return "no live sessions".into();
     }
     let mut out = format!(
-        "{:<22}  {:<20}  {:<20}  {:<39}  USER AGENT",
+        "{:<22}  {:<16}  {:<16}  {:<39}  USER AGENT",
         "SESSION", "SIGNED IN (UTC)", "LAST USED (UTC)", "ADDRESS"
     );
     for s in sessions {
         out.push_str(&format!(
-            "\n{:<22}  {:<20}  {:<20}  {:<39}  {}",
+            "\n{:<22}  {:<16}  {:<16}  {:<39}  {}",
             s.id,
-            rfc3339(s.created_at),
-            rfc3339(s.last_used_at),
+            minutes(s.created_at),
+            minutes(s.last_used_at),
             s.address.as_deref().unwrap_or("-"),
             s.user_agent.as_deref().unwrap_or("-"),
         ));
@@ -215,18 +215,7 @@ fn format_users(users: &[User]) -> String {
         "USERNAME", "ADMIN", "ENABLED"
     );
     for user in users {
-        let created = rocket::time::OffsetDateTime::from_unix_timestamp(user.created_at)
-            .map(|t| {
-                format!(
-                    "{:04}-{:02}-{:02} {:02}:{:02}",
-                    t.year(),
-                    t.month() as u8,
-                    t.day(),
-                    t.hour(),
-                    t.minute()
-                )
-            })
-            .unwrap_or_else(|_| user.created_at.to_string());
+        let created = minutes(user.created_at);
         out.push_str(&format!(
             "\n{:<width$}  {:<5}  {:<8}  {created}",
             user.username,

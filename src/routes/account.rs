@@ -10,7 +10,7 @@ use super::pages::{Browser, Layout, Page, Viewer, render, throttled_message};
 use crate::auth::{Auth, AuthError, ClientInfo};
 use crate::csrf::SessionForm;
 use crate::error::AppError;
-use crate::routes::rfc3339;
+use crate::routes::minutes;
 use crate::store::Session;
 
 pub fn routes() -> Vec<Route> {
@@ -40,8 +40,8 @@ impl SessionRow {
     fn new(session: Session, current_id: &str) -> SessionRow {
         SessionRow {
             current: session.id == current_id,
-            created: rfc3339(session.created_at),
-            last_used: rfc3339(session.last_used_at),
+            created: minutes(session.created_at),
+            last_used: minutes(session.last_used_at),
             user_agent: session.user_agent.unwrap_or_else(|| "unknown".into()),
             address: session.address.unwrap_or_else(|| "unknown".into()),
             id: session.id,

@@ -9,7 +9,7 @@ use super::pages::{AdminViewer, Layout, Page, render};
 use crate::auth::{AdminAction, Auth, AuthError, UserSummary};
 use crate::csrf::SessionForm;
 use crate::error::AppError;
-use crate::routes::rfc3339;
+use crate::routes::minutes;
 
 pub fn routes() -> Vec<Route> {
     routes![users_page, users_submit]
@@ -48,7 +48,7 @@ async fn page(
         .into_iter()
         .map(|UserSummary { user, sessions }| UserRow {
             is_you: &user.username == me,
-            created: rfc3339(user.created_at),
+            created: minutes(user.created_at),
             username: user.username,
             is_admin: user.is_admin,
             enabled: user.enabled,

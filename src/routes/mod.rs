@@ -15,3 +15,19 @@ pub fn rfc3339(unix: i64) -> String {
         })
         .unwrap_or_else(|| unix.to_string())
 }
+
+/// Unix seconds as `2026-11-29 03:04` (UTC), for people: pages and the CLI.
+pub fn minutes(unix: i64) -> String {
+    rocket::time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                t.year(),
+                t.month() as u8,
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        })
+        .unwrap_or_else(|_| unix.to_string())
+}

@@ -328,5 +328,33 @@ async fn a_real_browser_walks_the_whole_application() {
         .await;
     assert_eq!(session.text("#result").await, "0.2");
 
+    // The sessions page lists this login as the current one.
+    session.open("/sessions").await;
+    assert!(session.page_text().await.contains("End (this session)"));
+
+    // The users page: disable `user`, then enable them again.
+    session.open("/admin/users").await;
+    let users = session.page_text().await;
+    assert!(users.contains("admin (you)"), "{users}");
+    session
+        .submit(
+            "form.row-actions:has(input[name=username][value=user]) button[value=disable]",
+            "disabled user",
+        )
+        .await;
+    assert!(
+        session
+            .page_text()
+            .await
+            .contains("Disabled user and ended their sessions.")
+    );
+    session
+        .submit(
+            "form.row-actions:has(input[name=username][value=user]) button[value=enable]",
+            "enabled user",
+        )
+        .await;
+    assert!(session.page_text().await.contains("Enabled user."));
+
     session.browser.close().await.expect("close the browser");
 }
