@@ -114,13 +114,18 @@ async fn setup(figment: &Figment) -> Result<Services, String> {
         return Err("auth.demo_users may only be enabled in the debug profile".into());
     }
 
-    let keys = TokenKeys::new(&secret, &config).map_err(|e| format!("auth.secret: {e}"))?;
-    // Fail at start, not on the first request, if the JWT crypto backend is unusable.
+    let keys = TokenKeys::new(&secret, &config).map_err(|e| e.to_string())?;
+    // Fail at start, not on the first request, if the JWT crypto backend or the key is unusable.
     let probe = keys
         .mint(TokenType::Access, "probe", "probe", "probe", now(), u64::MAX)
         .map_err(|e| format!("cannot sign tokens: {e}"))?;
     keys.verify(&probe.token, TokenType::Access, now())
         .map_err(|e| format!("cannot verify tokens: {e}"))?;
+    log::info!(
+        "signing tokens with key {} ({} key(s) verify)",
+        keys.active_key_id(),
+        keys.key_infos().len()
+    );
 
     let (store, passwords) = {
         let config = config.clone();

@@ -5,6 +5,7 @@
 //! resulting [`Principal`].
 
 pub mod guards;
+pub mod keys;
 pub mod live;
 pub mod passwords;
 pub mod tokens;
