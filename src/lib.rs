@@ -30,6 +30,7 @@ use config::{AuthConfig, secret_advice};
 use cookies::CookiePolicy;
 use csrf::Csrf;
 use headers::{ApiHeaders, Cors, PageHeaders};
+use routes::well_known::Jwks;
 use store::{SqliteStore, Store};
 
 /// The demo accounts of the original example, created in the debug profile on an empty database.
@@ -47,7 +48,8 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                         .manage(services.auth)
                         .manage(services.cors)
                         .manage(services.cookies)
-                        .manage(services.csrf)),
+                        .manage(services.csrf)
+                        .manage(services.jwks)),
                     Err(message) => {
                         log::error!("jwtapp cannot start: {message}");
                         Err(rocket)
@@ -65,6 +67,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         )
         .mount("/", routes::pages::routes())
         .mount("/", assets::routes())
+        .mount("/", routes::well_known::routes())
         .mount("/api", routes::api::routes())
         .mount("/api", headers::routes())
         .register("/", error::catchers())
@@ -80,6 +83,7 @@ struct Services {
     cors: Cors,
     cookies: CookiePolicy,
     csrf: Csrf,
+    jwks: Jwks,
 }
 
 /// Reads the settings, opens the store and builds the services. Errors are one readable line.
@@ -140,11 +144,13 @@ async fn setup(figment: &Figment) -> Result<Services, String> {
             config.reissue_threshold()
         );
     }
+    let jwks = Jwks::new(keys.jwks());
     Ok(Services {
         auth: Auth::new(keys, passwords, store, &config),
         cors: Cors::new(config.cors_origins.clone()),
         cookies: CookiePolicy::new(&config),
         csrf,
+        jwks,
     })
 }
 
