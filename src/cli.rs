@@ -121,7 +121,10 @@ pub fn show_keys(figment: &Figment) -> Result<String, CliError> {
 /// profile does. Whether a secret is required is the server's start-up check.
 fn load_keys(config: &AuthConfig) -> Result<(TokenKeys, bool), CliError> {
     match &config.secret {
-        Some(secret) => Ok((TokenKeys::new(secret.as_bytes(), config).map_err(fail)?, false)),
+        Some(secret) => Ok((
+            TokenKeys::new(secret.as_bytes(), config).map_err(fail)?,
+            false,
+        )),
         None => {
             let mut random = [0u8; 32];
             rand::fill(&mut random[..]);

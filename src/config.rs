@@ -189,7 +189,10 @@ impl fmt::Debug for AuthConfig {
             .field("cookie_same_site", &self.cookie_same_site)
             .field("reissue_threshold_secs", &self.reissue_threshold_secs)
             .field("algorithm", &self.algorithm)
-            .field("private_key", &self.private_key.as_ref().map(|_| "[redacted]"))
+            .field(
+                "private_key",
+                &self.private_key.as_ref().map(|_| "[redacted]"),
+            )
             .field("private_key_file", &self.private_key_file)
             .field("key_id", &self.key_id)
             .field("retired_keys", &self.retired_keys)
@@ -233,7 +236,7 @@ fn describe_figment_error(error: rocket::figment::Error) -> ConfigError {
 }
 
 /// Longest lifetime accepted for any token: ten years, far below where `i64`/`u64` arithmetic could overflow.
-const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
 impl AuthConfig {
     /// Reads and validates the `auth` table of the selected profile.

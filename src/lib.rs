@@ -121,7 +121,14 @@ async fn setup(figment: &Figment) -> Result<Services, String> {
     let keys = TokenKeys::new(&secret, &config).map_err(|e| e.to_string())?;
     // Fail at start, not on the first request, if the JWT crypto backend or the key is unusable.
     let probe = keys
-        .mint(TokenType::Access, "probe", "probe", "probe", now(), u64::MAX)
+        .mint(
+            TokenType::Access,
+            "probe",
+            "probe",
+            "probe",
+            now(),
+            u64::MAX,
+        )
         .map_err(|e| format!("cannot sign tokens: {e}"))?;
     keys.verify(&probe.token, TokenType::Access, now())
         .map_err(|e| format!("cannot verify tokens: {e}"))?;

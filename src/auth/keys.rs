@@ -43,6 +43,8 @@ pub fn ed25519_key_id(public_key: &[u8; 32]) -> String {
 }
 
 /// Key material of one configured key.
+// A handful of these exist, built once at start: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Material {
     Hs256(Vec<u8>),
     /// The signing half is present for the active key only; retired keys keep just the public half.
@@ -152,7 +154,12 @@ impl KeyRing {
                     "auth.private_key",
                 )?;
                 let signing = parse_private_key(&pem, &source)?;
-                ed25519_key(signing.verifying_key(), Some(signing), config.key_id.clone(), source)
+                ed25519_key(
+                    signing.verifying_key(),
+                    Some(signing),
+                    config.key_id.clone(),
+                    source,
+                )
             }
             None => {
                 return Err(KeyError(format!(
@@ -235,10 +242,7 @@ fn ed25519_key(
     Key {
         kid: kid.unwrap_or_else(|| ed25519_key_id(public.as_bytes())),
         source,
-        material: Material::Ed25519 {
-            signing,
-            public,
-        },
+        material: Material::Ed25519 { signing, public },
     }
 }
 

@@ -10,7 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::keys::{KeyError, KeyRing};
-use crate::config::{AuthConfig, is_valid_kid};
+use crate::config::{AuthConfig, MAX_TTL_SECS, is_valid_kid};
 
 pub use super::keys::hs256_key_id;
 
@@ -262,6 +262,11 @@ impl TokenKeys {
         // jsonwebtoken never looks at `iat`: a token "issued" in the future was not issued by us.
         if claims.iat > now + self.leeway {
             return Err(TokenError::NotYetValid);
+        }
+        // No configuration mints a token that lives longer: an `exp` beyond that (up to u64::MAX)
+        // was not set by us, and must not reach code that converts it to a date or an i64.
+        if claims.exp.saturating_sub(claims.iat) > MAX_TTL_SECS {
+            return Err(TokenError::BadClaims);
         }
         if claims.typ != expected {
             return Err(match expected {

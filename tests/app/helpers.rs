@@ -197,7 +197,11 @@ pub fn server_kid() -> String {
 pub fn forge_with(claims: &Value, alg: Algorithm, secret: &[u8]) -> String {
     let mut header = Header::new(alg);
     header.kid = Some(server_kid());
-    forge_with_header(&header, claims, &EncodingKey::from_secret(secret).expect("key"))
+    forge_with_header(
+        &header,
+        claims,
+        &EncodingKey::from_secret(secret).expect("key"),
+    )
 }
 
 /// Signs arbitrary claims under any header with any key.
