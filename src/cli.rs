@@ -11,7 +11,7 @@ use rocket::figment::Figment;
 use crate::auth::now;
 use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenKeys;
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, SigningAlgorithm};
 use crate::store::{SqliteStore, Store, User};
 
 /// jwtapp: JSON Web Token authentication for Rocket.
@@ -104,10 +104,11 @@ pub fn show_keys(figment: &Figment) -> Result<String, CliError> {
             key.kid
         ));
     }
-    if random_secret {
+    // Only an HS256 active key comes from auth.secret; a retired one has its own.
+    if random_secret && config.signing_algorithm() == Some(SigningAlgorithm::Hs256) {
         out.push_str(
-            "(auth.secret is not set: the HS256 kid above belongs to a random secret, as the \
-             debug profile makes at each start)\n",
+            "(auth.secret is not set: the active kid belongs to a random secret, as the debug \
+             profile makes at each start)\n",
         );
     }
     let jwks = serde_json::to_string_pretty(keys.jwks()).map_err(fail)?;
