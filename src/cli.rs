@@ -10,7 +10,8 @@ use rocket::figment::Figment;
 
 use crate::auth::now;
 use crate::auth::passwords::Passwords;
-use crate::config::AuthConfig;
+use crate::auth::tokens::TokenKeys;
+use crate::config::{AuthConfig, SigningAlgorithm};
 use crate::routes::minutes;
 use crate::store::{Session, SqliteStore, Store, User, reason};
 
@@ -31,6 +32,8 @@ pub enum Command {
     User(UserCommand),
     /// Check the settings of the selected profile and print them (the secret redacted).
     Config,
+    /// Check the signing keys and print their kids and the JWK Set of /.well-known/jwks.json.
+    Keys,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,10 +94,55 @@ pub fn validate_username(name: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Checks the `auth` settings and describes them; unknown keys are reported as warnings.
+/// Checks the `auth` settings, keys included, and describes them; unknown keys are reported as
+/// warnings.
 pub fn check_config(figment: &Figment) -> Result<String, CliError> {
     let config = load_config(figment)?;
+    load_keys(&config)?;
     Ok(format!("profile: {}\n{config:#?}", figment.profile()))
+}
+
+/// Checks the signing keys and lists them, then the public JWK Set the server publishes.
+pub fn show_keys(figment: &Figment) -> Result<String, CliError> {
+    let config = load_config(figment)?;
+    let (keys, random_secret) = load_keys(&config)?;
+    let mut out = String::new();
+    for key in keys.key_infos() {
+        out.push_str(&format!(
+            "{:<8} {:<6} kid={}\n",
+            if key.active { "active" } else { "retired" },
+            format!("{:?}", key.algorithm),
+            key.kid
+        ));
+    }
+    // Only an HS256 active key comes from auth.secret; a retired one has its own.
+    if random_secret && config.signing_algorithm() == Some(SigningAlgorithm::Hs256) {
+        out.push_str(
+            "(auth.secret is not set: the active kid belongs to a random secret, as the debug \
+             profile makes at each start)\n",
+        );
+    }
+    let jwks = serde_json::to_string_pretty(keys.jwks()).map_err(fail)?;
+    out.push_str(&format!(
+        "JWK Set served at /.well-known/jwks.json:\n{jwks}"
+    ));
+    Ok(out)
+}
+
+/// The key ring of `config`; without `auth.secret`, with a random one (and `true`), as the debug
+/// profile does. Whether a secret is required is the server's start-up check.
+fn load_keys(config: &AuthConfig) -> Result<(TokenKeys, bool), CliError> {
+    match &config.secret {
+        Some(secret) => Ok((
+            TokenKeys::new(secret.as_bytes(), config).map_err(fail)?,
+            false,
+        )),
+        None => {
+            let mut random = [0u8; 32];
+            rand::fill(&mut random[..]);
+            Ok((TokenKeys::new(&random, config).map_err(fail)?, true))
+        }
+    }
 }
 
 /// The validated settings, with a warning on standard error for each unknown key.

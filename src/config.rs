@@ -31,13 +31,29 @@ pub const KNOWN_KEYS: &[&str] = &[
     "cookie_secure",
     "cookie_same_site",
     "reissue_threshold_secs",
+    "algorithm",
+    "private_key",
+    "private_key_file",
+    "key_id",
+    "retired_keys",
+];
+
+/// Every key a `retired_keys` entry understands; others are warned about like unknown `auth` keys.
+pub const RETIRED_KEY_KEYS: &[&str] = &[
+    "kid",
+    "secret",
+    "public_key",
+    "public_key_file",
+    "private_key",
+    "private_key_file",
 ];
 
 /// The `auth` settings as written, with the documented defaults filled in.
 #[derive(Clone, Deserialize)]
 #[serde(default)]
 pub struct AuthConfig {
-    /// HS256 signing secret. Required outside the debug profile.
+    /// HS256 signing secret (when `algorithm` is HS256) and the CSRF key. Required outside the
+    /// debug profile.
     pub secret: Option<String>,
     pub access_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
@@ -72,6 +88,80 @@ pub struct AuthConfig {
     /// Reissue the access cookie when it has less than this many seconds left (capped at half
     /// the access lifetime).
     pub reissue_threshold_secs: u64,
+    /// How new tokens are signed: `"HS256"` (with `secret`) or `"EdDSA"` (with the Ed25519 `private_key`).
+    pub algorithm: String,
+    /// PKCS#8 PEM of the Ed25519 signing key, when `algorithm` is EdDSA.
+    pub private_key: Option<String>,
+    /// A file holding that PEM instead, relative to the working directory.
+    pub private_key_file: Option<PathBuf>,
+    /// `kid` of the signing key; by default derived from the key, so it stays the same when the key
+    /// later moves to `retired_keys`.
+    pub key_id: Option<String>,
+    /// Keys that no longer sign but still verify the tokens they signed.
+    pub retired_keys: Vec<RetiredKey>,
+}
+
+/// A key that only verifies: one of `secret` (HS256), `public_key`/`public_key_file` (Ed25519
+/// SPKI PEM) or `private_key`/`private_key_file` (Ed25519 PKCS#8 PEM, of which only the public
+/// half is used).
+#[derive(Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RetiredKey {
+    /// Its `kid`; by default derived from the key the same way as the active key's.
+    pub kid: Option<String>,
+    pub secret: Option<String>,
+    pub public_key: Option<String>,
+    pub public_key_file: Option<PathBuf>,
+    pub private_key: Option<String>,
+    pub private_key_file: Option<PathBuf>,
+}
+
+// Secrets and private keys must never reach a log line, even through `{:?}`.
+impl fmt::Debug for RetiredKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("RetiredKey");
+        s.field("kid", &self.kid);
+        if self.secret.is_some() {
+            s.field("secret", &"[redacted]");
+        }
+        if self.public_key.is_some() {
+            s.field("public_key", &"[PEM]");
+        }
+        if let Some(path) = &self.public_key_file {
+            s.field("public_key_file", path);
+        }
+        if self.private_key.is_some() {
+            s.field("private_key", &"[redacted]");
+        }
+        if let Some(path) = &self.private_key_file {
+            s.field("private_key_file", path);
+        }
+        s.finish()
+    }
+}
+
+impl RetiredKey {
+    /// The settings that give this entry its key material and are set.
+    fn material_keys(&self) -> Vec<&'static str> {
+        [
+            ("secret", self.secret.is_some()),
+            ("public_key", self.public_key.is_some()),
+            ("public_key_file", self.public_key_file.is_some()),
+            ("private_key", self.private_key.is_some()),
+            ("private_key_file", self.private_key_file.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| *set)
+        .map(|(key, _)| key)
+        .collect()
+    }
+}
+
+/// The signing algorithms `auth.algorithm` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    Hs256,
+    EdDsa,
 }
 
 impl Default for AuthConfig {
@@ -99,6 +189,11 @@ impl Default for AuthConfig {
             cookie_secure: true,
             cookie_same_site: "lax".into(),
             reissue_threshold_secs: 60,
+            algorithm: "HS256".into(),
+            private_key: None,
+            private_key_file: None,
+            key_id: None,
+            retired_keys: Vec::new(),
         }
     }
 }
@@ -129,6 +224,14 @@ impl fmt::Debug for AuthConfig {
             .field("cookie_secure", &self.cookie_secure)
             .field("cookie_same_site", &self.cookie_same_site)
             .field("reissue_threshold_secs", &self.reissue_threshold_secs)
+            .field("algorithm", &self.algorithm)
+            .field(
+                "private_key",
+                &self.private_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("private_key_file", &self.private_key_file)
+            .field("key_id", &self.key_id)
+            .field("retired_keys", &self.retired_keys)
             .finish()
     }
 }
@@ -169,7 +272,7 @@ fn describe_figment_error(error: rocket::figment::Error) -> ConfigError {
 }
 
 /// Longest lifetime accepted for any token: ten years, far below where `i64`/`u64` arithmetic could overflow.
-const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
 impl AuthConfig {
     /// Reads and validates the `auth` table of the selected profile.
@@ -184,16 +287,29 @@ impl AuthConfig {
         Ok(config)
     }
 
-    /// Keys in the `auth` table that this version does not know.
+    /// Keys in the `auth` table (and in its `retired_keys` entries, as `retired_keys[0].name`)
+    /// that this version does not know.
     pub fn unknown_keys(figment: &Figment) -> Vec<String> {
-        match figment.find_value("auth") {
+        let mut unknown: Vec<String> = match figment.find_value("auth") {
             Ok(Value::Dict(_, dict)) => dict
                 .keys()
                 .filter(|key| !KNOWN_KEYS.contains(&key.as_str()))
                 .cloned()
                 .collect(),
             _ => Vec::new(),
+        };
+        if let Ok(Value::Array(_, entries)) = figment.find_value("auth.retired_keys") {
+            for (index, entry) in entries.iter().enumerate() {
+                if let Value::Dict(_, dict) = entry {
+                    unknown.extend(
+                        dict.keys()
+                            .filter(|key| !RETIRED_KEY_KEYS.contains(&key.as_str()))
+                            .map(|key| format!("retired_keys[{index}].{key}")),
+                    );
+                }
+            }
         }
+        unknown
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -302,7 +418,97 @@ impl AuthConfig {
                 format!("must be at most {MAX_TTL_SECS}"),
             ));
         }
+        self.validate_keys()
+    }
+
+    /// The shape of the key settings. Reading and parsing the keys themselves, and finding
+    /// duplicate kids, happen when the key ring is built (`auth::keys`).
+    fn validate_keys(&self) -> Result<(), ConfigError> {
+        let algorithm = self.signing_algorithm().ok_or_else(|| {
+            invalid(
+                "algorithm",
+                format!(
+                    "{:?} is not supported: use \"HS256\" (the default) or \"EdDSA\"",
+                    self.algorithm
+                ),
+            )
+        })?;
+        match (
+            algorithm,
+            self.private_key.is_some(),
+            self.private_key_file.is_some(),
+        ) {
+            (SigningAlgorithm::EdDsa, false, false) => {
+                return Err(invalid(
+                    "private_key",
+                    format!(
+                        "algorithm = \"EdDSA\" needs the Ed25519 signing key: set private_key (PEM \
+                         text) or private_key_file (a path); {}",
+                        ed25519_advice()
+                    ),
+                ));
+            }
+            (SigningAlgorithm::EdDsa, true, true) => {
+                return Err(invalid(
+                    "private_key",
+                    "set private_key or private_key_file, not both",
+                ));
+            }
+            (SigningAlgorithm::Hs256, true, _) | (SigningAlgorithm::Hs256, _, true) => {
+                return Err(invalid(
+                    "private_key",
+                    "is only used with algorithm = \"EdDSA\"; to keep verifying the tokens of \
+                     an old Ed25519 key, list it in retired_keys instead",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(kid) = &self.key_id {
+            validate_kid(kid).map_err(|why| invalid("key_id", format!("{kid:?} {why}")))?;
+        }
+        for (index, key) in self.retired_keys.iter().enumerate() {
+            let name = format!("retired_keys[{index}]");
+            match key.material_keys().as_slice() {
+                [_] => {}
+                [] => {
+                    return Err(invalid(
+                        &name,
+                        "needs one of secret (HS256), public_key or public_key_file (Ed25519 \
+                         public key PEM), private_key or private_key_file (Ed25519 private key PEM)",
+                    ));
+                }
+                several => {
+                    return Err(invalid(
+                        &name,
+                        format!("set only one of {}", several.join(", ")),
+                    ));
+                }
+            }
+            if let Some(secret) = &key.secret
+                && secret.len() < MIN_SECRET_BYTES
+            {
+                return Err(invalid(
+                    &format!("{name}.secret"),
+                    format!("must be at least {MIN_SECRET_BYTES} bytes, like auth.secret"),
+                ));
+            }
+            if let Some(kid) = &key.kid {
+                validate_kid(kid)
+                    .map_err(|why| invalid(&format!("{name}.kid"), format!("{kid:?} {why}")))?;
+            }
+        }
         Ok(())
+    }
+
+    /// The configured signing algorithm, or `None` when `algorithm` names another one.
+    pub fn signing_algorithm(&self) -> Option<SigningAlgorithm> {
+        if self.algorithm.eq_ignore_ascii_case("HS256") {
+            Some(SigningAlgorithm::Hs256)
+        } else if self.algorithm.eq_ignore_ascii_case("EdDSA") {
+            Some(SigningAlgorithm::EdDsa)
+        } else {
+            None
+        }
     }
 
     /// How early an access cookie is reissued: the configured threshold, but never more than
@@ -341,6 +547,34 @@ pub fn secret_advice() -> String {
          `openssl rand -base64 48` and set it in Rocket.toml ([release.auth] secret = \"...\") \
          or as ROCKET_AUTH='{{secret=\"...\"}}'"
     )
+}
+
+/// How to make an Ed25519 key, for error messages.
+pub fn ed25519_advice() -> &'static str {
+    "make one with `openssl genpkey -algorithm ed25519 -out jwtapp-ed25519.pem` \
+     (its public key: `openssl pkey -in jwtapp-ed25519.pem -pubout`)"
+}
+
+/// Longest `kid` accepted, in configuration and in tokens.
+pub const MAX_KID_LEN: usize = 64;
+
+/// A `kid` is 1 to 64 of `A-Z a-z 0-9 . _ -`: safe in logs, URLs and JSON, and nothing that
+/// looks like a path or a query.
+pub fn is_valid_kid(kid: &str) -> bool {
+    validate_kid(kid).is_ok()
+}
+
+fn validate_kid(kid: &str) -> Result<(), &'static str> {
+    if kid.is_empty() || kid.len() > MAX_KID_LEN {
+        return Err("must be 1 to 64 characters long");
+    }
+    if !kid
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return Err("may only contain A-Z, a-z, 0-9, '.', '_' and '-'");
+    }
+    Ok(())
 }
 
 /// An origin is `scheme://host[:port]`: no path, no wildcard, as browsers send it in `Origin`.

@@ -30,6 +30,7 @@ use config::{AuthConfig, secret_advice};
 use cookies::CookiePolicy;
 use csrf::Csrf;
 use headers::{ApiHeaders, Cors, PageHeaders};
+use routes::well_known::Jwks;
 use store::{SqliteStore, Store};
 
 /// The demo accounts of the original example, created in the debug profile on an empty database.
@@ -47,7 +48,8 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                         .manage(services.auth)
                         .manage(services.cors)
                         .manage(services.cookies)
-                        .manage(services.csrf)),
+                        .manage(services.csrf)
+                        .manage(services.jwks)),
                     Err(message) => {
                         log::error!("jwtapp cannot start: {message}");
                         Err(rocket)
@@ -74,6 +76,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         .mount("/", routes::account::routes())
         .mount("/", routes::admin::routes())
         .mount("/", assets::routes())
+        .mount("/", routes::well_known::routes())
         .mount("/api", routes::api::routes())
         .mount("/api", headers::routes())
         .register("/", error::catchers())
@@ -89,6 +92,7 @@ struct Services {
     cors: Cors,
     cookies: CookiePolicy,
     csrf: Csrf,
+    jwks: Jwks,
 }
 
 /// Reads the settings, opens the store and builds the services. Errors are one readable line.
@@ -123,8 +127,8 @@ async fn setup(figment: &Figment) -> Result<Services, String> {
         return Err("auth.demo_users may only be enabled in the debug profile".into());
     }
 
-    let keys = TokenKeys::new(&secret, &config).map_err(|e| format!("auth.secret: {e}"))?;
-    // Fail at start, not on the first request, if the JWT crypto backend is unusable.
+    let keys = TokenKeys::new(&secret, &config).map_err(|e| e.to_string())?;
+    // Fail at start, not on the first request, if the JWT crypto backend or the key is unusable.
     let probe = keys
         .mint(
             TokenType::Access,
@@ -137,6 +141,11 @@ async fn setup(figment: &Figment) -> Result<Services, String> {
         .map_err(|e| format!("cannot sign tokens: {e}"))?;
     keys.verify(&probe.token, TokenType::Access, now())
         .map_err(|e| format!("cannot verify tokens: {e}"))?;
+    log::info!(
+        "signing tokens with key {} ({} key(s) verify)",
+        keys.active_key_id(),
+        keys.key_infos().len()
+    );
 
     let (store, passwords) = {
         let config = config.clone();
@@ -151,11 +160,13 @@ async fn setup(figment: &Figment) -> Result<Services, String> {
             config.reissue_threshold()
         );
     }
+    let jwks = Jwks::new(keys.jwks());
     Ok(Services {
         auth: Auth::new(keys, passwords, store, &config),
         cors: Cors::new(config.cors_origins.clone()),
         cookies: CookiePolicy::new(&config),
         csrf,
+        jwks,
     })
 }
 

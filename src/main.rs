@@ -1,9 +1,9 @@
-//! The `jwtapp` binary: serve (the default), manage users, or check the configuration.
+//! The `jwtapp` binary: serve (the default), manage users, or check the configuration and keys.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use jwtapp::cli::{Cli, CliError, Command, check_config, run_user_command};
+use jwtapp::cli::{Cli, CliError, Command, check_config, run_user_command, show_keys};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,6 +17,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Config => report(check_config(&figment)),
+        Command::Keys => report(show_keys(&figment)),
         Command::User(command) => report(run_user_command(command, &figment)),
     }
 }

@@ -6,6 +6,7 @@
 
 mod accounts;
 pub mod guards;
+pub mod keys;
 pub mod live;
 pub mod passwords;
 pub mod rotation;

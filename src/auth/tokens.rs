@@ -1,5 +1,6 @@
 //! Minting and verifying JWTs. The only place in jwtapp that encodes or decodes a token.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use base64::Engine;
@@ -8,7 +9,10 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::AuthConfig;
+use super::keys::{KeyError, KeyRing};
+use crate::config::{AuthConfig, MAX_TTL_SECS, is_valid_kid};
+
+pub use super::keys::hs256_key_id;
 
 /// Tokens longer than this are refused before any parsing: ours are a few hundred bytes.
 pub const MAX_TOKEN_LEN: usize = 4096;
@@ -47,6 +51,9 @@ pub enum TokenError {
     BadSignature,
     #[error("the token algorithm is not accepted")]
     BadAlgorithm,
+    /// No `kid`, a malformed one, or one naming no configured key (perhaps a removed one).
+    #[error("the token was signed with an unknown key")]
+    UnknownKey,
     #[error("the token has expired")]
     Expired,
     #[error("the token is not valid yet")]
@@ -79,11 +86,33 @@ impl fmt::Debug for Minted {
     }
 }
 
-/// Signing key and verification rules, built once from the configuration.
-pub struct TokenKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+/// One key that verifies tokens, with the one algorithm it accepts.
+struct Verifier {
+    algorithm: Algorithm,
+    key: DecodingKey,
     validation: Validation,
+}
+
+/// A configured key as the CLI and logs show it: no material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub algorithm: Algorithm,
+    /// True for the one key that signs new tokens.
+    pub active: bool,
+}
+
+/// The signing key, every verification key and the verification rules, built once from the
+/// configuration.
+pub struct TokenKeys {
+    /// `kid` and algorithm of the key that signs.
+    active_kid: String,
+    active_algorithm: Algorithm,
+    encoding: EncodingKey,
+    /// Every key that verifies, the active one included, by `kid`.
+    verifiers: HashMap<String, Verifier>,
+    listing: Vec<KeyInfo>,
+    jwks: serde_json::Value,
     issuer: String,
     audience: String,
     leeway: u64,
@@ -94,8 +123,7 @@ pub struct TokenKeys {
 impl fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenKeys")
-            .field("algorithm", &"HS256")
-            .field("key", &"[redacted]")
+            .field("keys", &self.listing)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .finish()
@@ -110,30 +138,59 @@ pub fn random_id(bytes: usize) -> String {
 }
 
 impl TokenKeys {
-    /// Builds the keys from `secret` (already checked by the configuration) and the `auth` settings.
-    pub fn new(
-        secret: &[u8],
-        config: &AuthConfig,
-    ) -> Result<TokenKeys, jsonwebtoken::errors::Error> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        // jsonwebtoken checks only `exp` unless told otherwise; every claim we rely on is required.
-        validation.set_required_spec_claims(&["exp", "nbf", "sub", "iss", "aud"]);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.validate_aud = true;
-        validation.leeway = config.leeway_secs;
-        validation.set_issuer(&[&config.issuer]);
-        validation.set_audience(&[&config.audience]);
+    /// Builds the keys named by the `auth` settings. `secret` is the effective `auth.secret`
+    /// (already checked by the configuration, or the debug profile's random one): the signing key
+    /// when `algorithm` is HS256. The error names the setting of the key that cannot be used.
+    pub fn new(secret: &[u8], config: &AuthConfig) -> Result<TokenKeys, KeyError> {
+        Self::from_ring(&KeyRing::from_config(secret, config)?, config)
+    }
+
+    /// Builds the keys from an already loaded key ring and the `auth` settings.
+    pub fn from_ring(ring: &KeyRing, config: &AuthConfig) -> Result<TokenKeys, KeyError> {
+        let mut verifiers = HashMap::new();
+        for key in ring.keys() {
+            let verifier = Verifier {
+                algorithm: key.algorithm(),
+                key: key.decoding_key()?,
+                validation: validation(key.algorithm(), config),
+            };
+            verifiers.insert(key.kid.clone(), verifier);
+        }
         Ok(TokenKeys {
-            encoding: EncodingKey::from_secret(secret)?,
-            decoding: DecodingKey::from_secret(secret)?,
-            validation,
+            active_kid: ring.active.kid.clone(),
+            active_algorithm: ring.active.algorithm(),
+            encoding: ring.active.encoding_key()?,
+            verifiers,
+            listing: ring
+                .keys()
+                .map(|key| KeyInfo {
+                    kid: key.kid.clone(),
+                    algorithm: key.algorithm(),
+                    active: key.kid == ring.active.kid,
+                })
+                .collect(),
+            jwks: ring.jwks(),
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             leeway: config.leeway_secs,
             access_ttl: config.access_ttl_secs,
             refresh_ttl: config.refresh_ttl_secs,
         })
+    }
+
+    /// The `kid` that new tokens carry.
+    pub fn active_key_id(&self) -> &str {
+        &self.active_kid
+    }
+
+    /// Every configured key, the active one first.
+    pub fn key_infos(&self) -> &[KeyInfo] {
+        &self.listing
+    }
+
+    /// The public keys as a JWK Set (`{"keys":[...]}`): the Ed25519 ones; secrets never.
+    pub fn jwks(&self) -> &serde_json::Value {
+        &self.jwks
     }
 
     /// Lifetime of a token of this type, in seconds.
@@ -167,25 +224,49 @@ impl TokenKeys {
             aud: self.audience.clone(),
             sid: sid.to_owned(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        // `Header::new` adds `typ: "JWT"`; HS256 and Ed25519 signatures are deterministic, so the
+        // same inputs still give the same token.
+        let mut header = Header::new(self.active_algorithm);
+        header.kid = Some(self.active_kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)?;
         Ok(Minted {
             token,
             expires_at: claims.exp,
         })
     }
 
-    /// Checks signature, algorithm, every claim and the token type. Says nothing about whether the
-    /// session is still live or the user still enabled: that is the caller's next step.
+    /// Checks key, signature, algorithm, every claim and the token type. Says nothing about
+    /// whether the session is still live or the user still enabled: that is the caller's next step.
+    ///
+    /// The key is chosen by the header's `kid` alone, among the configured keys, and the token's
+    /// `alg` must be that key's algorithm. `jku`, `x5u`, `jwk` and `x5c` are never looked at, so
+    /// a token can neither bring its own key nor make the server fetch one.
     pub fn verify(&self, token: &str, expected: TokenType, now: u64) -> Result<Claims, TokenError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        let verifier = header
+            .kid
+            .as_deref()
+            .filter(|kid| is_valid_kid(kid))
+            .and_then(|kid| self.verifiers.get(kid))
+            .ok_or(TokenError::UnknownKey)?;
+        // One algorithm per key: a public Ed25519 key is never used as an HMAC secret.
+        if header.alg != verifier.algorithm {
+            return Err(TokenError::BadAlgorithm);
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &verifier.key, &verifier.validation)
             .map_err(|e| map_error(e.kind()))?;
         let claims = data.claims;
         // jsonwebtoken never looks at `iat`: a token "issued" in the future was not issued by us.
         if claims.iat > now + self.leeway {
             return Err(TokenError::NotYetValid);
+        }
+        // No configuration mints a token that lives longer: an `exp` beyond that (up to u64::MAX)
+        // was not set by us, and must not reach code that converts it to a date or an i64.
+        if claims.exp.saturating_sub(claims.iat) > MAX_TTL_SECS {
+            return Err(TokenError::BadClaims);
         }
         if claims.typ != expected {
             return Err(match expected {
@@ -195,6 +276,20 @@ impl TokenKeys {
         }
         Ok(claims)
     }
+}
+
+/// The claim checks every key shares, for a key of `algorithm`.
+fn validation(algorithm: Algorithm, config: &AuthConfig) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    // jsonwebtoken checks only `exp` unless told otherwise; every claim we rely on is required.
+    validation.set_required_spec_claims(&["exp", "nbf", "sub", "iss", "aud"]);
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.validate_aud = true;
+    validation.leeway = config.leeway_secs;
+    validation.set_issuer(&[&config.issuer]);
+    validation.set_audience(&[&config.audience]);
+    validation
 }
 
 fn map_error(kind: &ErrorKind) -> TokenError {

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod api;
 pub mod pages;
+pub mod well_known;
 
 /// Unix seconds as RFC 3339 in UTC (`2026-11-29T03:04:05Z`), as the API and pages show times.
 pub fn rfc3339(unix: i64) -> String {

@@ -5,6 +5,8 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rocket::local::asynchronous::Client;
 use serde_json::Value;
 
@@ -230,5 +232,221 @@ fn the_binary_serves_with_environment_overrides() {
     assert!(
         log.contains("auth.not_a_key"),
         "unknown keys are warned about: {log}"
+    );
+}
+
+/// An Ed25519 key as `openssl genpkey -algorithm ed25519` writes it, its public half as
+/// `openssl pkey -pubout` writes it, and that public key as a JWK `x`.
+const OPENSSL_PRIVATE_PEM: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIOkSm2ufkhgumX7IgGFtGktZM18AvXQQGoK/30q3kDDP
+-----END PRIVATE KEY-----
+";
+const OPENSSL_PUBLIC_PEM: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAp5gvPEfw0XcxXh98YVgS4M3hnpmOHL8W//Qrz1NKU6Y=
+-----END PUBLIC KEY-----
+";
+const OPENSSL_PUBLIC_X: &str = "p5gvPEfw0XcxXh98YVgS4M3hnpmOHL8W__Qrz1NKU6Y";
+
+/// The openssl key pair as files in `dir`: (private, public).
+fn key_files(dir: &std::path::Path) -> (String, String) {
+    let private = dir.join("jwtapp-ed25519.pem");
+    let public = dir.join("jwtapp-ed25519.pub.pem");
+    std::fs::write(&private, OPENSSL_PRIVATE_PEM).expect("write key");
+    std::fs::write(&public, OPENSSL_PUBLIC_PEM).expect("write key");
+    (private.display().to_string(), public.display().to_string())
+}
+
+#[test]
+fn a_bad_key_setting_stops_the_start_naming_the_key() {
+    let (dir, db) = temp_db();
+    let (private, public) = key_files(dir.path());
+    let missing = dir.path().join("missing.pem").display().to_string();
+    let (a, b) = ("a".repeat(40), "b".repeat(40));
+
+    for (setting, key) in [
+        ("algorithm=\"RS256\"".to_owned(), "auth.algorithm"),
+        ("algorithm=\"none\"".to_owned(), "auth.algorithm"),
+        ("algorithm=\"EdDSA\"".to_owned(), "auth.private_key"),
+        (
+            "algorithm=\"EdDSA\",private_key=\"not a key\"".to_owned(),
+            "auth.private_key",
+        ),
+        (
+            format!("algorithm=\"EdDSA\",private_key_file={missing:?}"),
+            "auth.private_key_file",
+        ),
+        (
+            format!("algorithm=\"EdDSA\",private_key_file={public:?}"),
+            "auth.private_key_file",
+        ),
+        (
+            format!("algorithm=\"EdDSA\",private_key=\"x\",private_key_file={private:?}"),
+            "auth.private_key",
+        ),
+        (format!("private_key_file={private:?}"), "auth.private_key"),
+        ("key_id=\"../../etc/passwd\"".to_owned(), "auth.key_id"),
+        ("key_id=\"\"".to_owned(), "auth.key_id"),
+        ("retired_keys=\"old\"".to_owned(), "auth.retired_keys"),
+        (
+            "retired_keys=[{secret=\"short\"}]".to_owned(),
+            "auth.retired_keys[0].secret",
+        ),
+        (
+            "retired_keys=[{kid=\"old\"}]".to_owned(),
+            "auth.retired_keys[0]",
+        ),
+        (
+            format!("retired_keys=[{{secret={a:?},public_key_file={public:?}}}]"),
+            "auth.retired_keys[0]",
+        ),
+        (
+            format!("retired_keys=[{{secret={a:?},kid=\"a/b\"}}]"),
+            "auth.retired_keys[0].kid",
+        ),
+        (
+            "retired_keys=[{public_key=\"garbage\"}]".to_owned(),
+            "auth.retired_keys[0].public_key",
+        ),
+        (
+            format!("retired_keys=[{{public_key_file={private:?}}}]"),
+            "auth.retired_keys[0].public_key_file",
+        ),
+        (
+            format!("retired_keys=[{{private_key_file={missing:?}}}]"),
+            "auth.retired_keys[0].private_key_file",
+        ),
+        // The active key again, under the kid it already has.
+        (
+            format!("secret={SECRET:?},retired_keys=[{{secret={SECRET:?}}}]"),
+            "auth.retired_keys[0]",
+        ),
+        (
+            format!("retired_keys=[{{secret={a:?},kid=\"old\"}},{{secret={b:?},kid=\"old\"}}]"),
+            "auth.retired_keys[1]",
+        ),
+    ] {
+        let env = [
+            ("ROCKET_AUTH", format!("{{{setting},database={db:?}}}")),
+            ("ROCKET_PORT", "0".to_owned()),
+        ];
+        let (ok, out) = run(&["config"], &env);
+        assert!(!ok, "{setting} accepted: {out}");
+        assert!(out.contains(key), "{setting}: {out}");
+        assert_eq!(out.trim().lines().count(), 1, "one line: {out}");
+        let (ok, out) = run(&[], &env);
+        assert!(!ok, "the server started with {setting}: {out}");
+        assert!(out.contains(key), "{setting}: {out}");
+    }
+}
+
+#[test]
+fn eddsa_still_needs_the_secret_outside_debug_for_csrf() {
+    let (dir, db) = temp_db();
+    let (private, _) = key_files(dir.path());
+
+    let (ok, out) = run(
+        &[],
+        &[
+            ("ROCKET_PROFILE", "release".into()),
+            ("ROCKET_PORT", "0".into()),
+            (
+                "ROCKET_AUTH",
+                format!("{{algorithm=\"EdDSA\",private_key_file={private:?},database={db:?}}}"),
+            ),
+        ],
+    );
+
+    assert!(!ok, "{out}");
+    assert!(out.contains("auth.secret"), "{out}");
+}
+
+#[test]
+fn keys_are_listed_by_kid_and_their_secrets_never_printed() {
+    let (dir, db) = temp_db();
+    let (private, public) = key_files(dir.path());
+    let retired_secret = "retired-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+    let env = [(
+        "ROCKET_AUTH",
+        format!(
+            "{{secret={SECRET:?},algorithm=\"EdDSA\",private_key_file={private:?},\
+             retired_keys=[{{secret={retired_secret:?}}},{{public_key_file={public:?},kid=\"old-ed\"}}],\
+             database={db:?}}}"
+        ),
+    )];
+
+    let (ok, keys) = run(&["keys"], &env);
+    let (config_ok, config) = run(&["config"], &env);
+
+    assert!(ok, "{keys}");
+    let thumbprint = jwtapp::auth::keys::ed25519_key_id(
+        &URL_SAFE_NO_PAD
+            .decode(OPENSSL_PUBLIC_X)
+            .expect("base64url")
+            .try_into()
+            .expect("32 bytes"),
+    );
+    assert!(
+        keys.contains(&format!("active   EdDSA  kid={thumbprint}")),
+        "{keys}"
+    );
+    let retired_kid = jwtapp::auth::keys::hs256_key_id(retired_secret.as_bytes());
+    assert!(
+        keys.contains(&format!("retired  HS256  kid={retired_kid}")),
+        "{keys}"
+    );
+    assert!(keys.contains("retired  EdDSA  kid=old-ed"), "{keys}");
+    assert!(keys.contains(OPENSSL_PUBLIC_X), "the JWK Set: {keys}");
+    assert!(config_ok, "{config}");
+    for out in [&keys, &config] {
+        assert!(!out.contains(SECRET), "{out}");
+        assert!(!out.contains(retired_secret), "{out}");
+        assert!(!out.contains("MC4CAQAw"), "no private key: {out}");
+    }
+    assert!(config.contains("[redacted]"), "{config}");
+}
+
+#[test]
+fn an_unknown_setting_in_a_retired_key_is_a_warning_naming_it() {
+    let (_dir, db) = temp_db();
+    let secret = "retired-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+    let (ok, out) = run(
+        &["config"],
+        &[(
+            "ROCKET_AUTH",
+            format!("{{retired_keys=[{{secret={secret:?},kdi=\"old\"}}],database={db:?}}}"),
+        )],
+    );
+
+    assert!(ok, "{out}");
+    assert!(out.contains("auth.retired_keys[0].kdi"), "{out}");
+}
+
+#[rocket::async_test]
+async fn an_ed25519_key_made_by_openssl_signs_and_is_published() {
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("auth.algorithm", "EdDSA"))
+            .merge(("auth.private_key", OPENSSL_PRIVATE_PEM))
+    })
+    .await;
+
+    let jwks = app.get("/.well-known/jwks.json", None).await.json();
+    let tokens = app.login("user", "user").await;
+
+    assert_eq!(jwks["keys"][0]["x"], OPENSSL_PUBLIC_X);
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(tokens.access.split('.').next().expect("header"))
+            .expect("base64url"),
+    )
+    .expect("JSON");
+    assert_eq!(header["alg"], "EdDSA");
+    assert_eq!(header["kid"], jwks["keys"][0]["kid"]);
+    assert_eq!(
+        app.get("/api/user-sample", Some(&tokens.access))
+            .await
+            .status
+            .code,
+        200
     );
 }

@@ -187,14 +187,26 @@ pub fn now() -> u64 {
     jsonwebtoken::get_current_timestamp()
 }
 
-/// Signs arbitrary claims with `secret` and `alg`.
+/// The `kid` the test apps' signing key ([`SECRET`]) carries.
+pub fn server_kid() -> String {
+    jwtapp::auth::keys::hs256_key_id(SECRET.as_bytes())
+}
+
+/// Signs arbitrary claims with `secret` and `alg`, under the server's `kid`: the server then
+/// picks its own key, and the refusal is about the signature or the algorithm.
 pub fn forge_with(claims: &Value, alg: Algorithm, secret: &[u8]) -> String {
-    jsonwebtoken::encode(
-        &Header::new(alg),
+    let mut header = Header::new(alg);
+    header.kid = Some(server_kid());
+    forge_with_header(
+        &header,
         claims,
         &EncodingKey::from_secret(secret).expect("key"),
     )
-    .expect("sign")
+}
+
+/// Signs arbitrary claims under any header with any key.
+pub fn forge_with_header(header: &Header, claims: &Value, key: &EncodingKey) -> String {
+    jsonwebtoken::encode(header, claims, key).expect("sign")
 }
 
 /// Signs arbitrary claims the way the server does.
