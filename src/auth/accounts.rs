@@ -136,22 +136,27 @@ impl Auth {
         let (current, new) = (current.to_owned(), new.to_owned());
         let now = now() as i64;
         let _permit = self.hashing_permit().await?;
-        let ended = blocking(move || {
+        // The outer error is the store's; the inner one is the answer to the caller.
+        let changed: Result<u64, AuthError> = blocking(move || {
             let user = store.find_user(&username)?;
             let stored = user.as_ref().map(|u| u.password_hash.as_str());
             if !passwords.verify(&current, stored) {
-                return Ok(None);
+                return Ok(Err(AuthError::WrongPassword));
             }
-            let hash = passwords
-                .hash(&new)
-                .map_err(|e| crate::store::StoreError::Database(e.to_string()))?;
-            store
-                .change_password(&username, &hash, Some(&keep), now)
-                .map(Some)
+            let hash = match passwords.hash(&new) {
+                Ok(hash) => hash,
+                Err(e) => return Ok(Err(AuthError::Internal(e.to_string()))),
+            };
+            Ok(Ok(store.change_password(
+                &username,
+                &hash,
+                Some(&keep),
+                now,
+            )?))
         })
         .await?;
         self.live.invalidate();
-        let ended = ended.ok_or(AuthError::WrongPassword)?;
+        let ended = changed?;
         self.throttle.succeeded(attempt);
         log::info!(
             target: "jwtapp::security",

@@ -375,7 +375,7 @@ impl Auth {
         })
         .await?;
         let principal = &session.principal;
-        let family = match (outcome, family) {
+        let family = match (&outcome, family) {
             (Outcome::Reused, _) => {
                 self.live.invalidate();
                 log::warn!(
@@ -389,9 +389,8 @@ impl Auth {
                 return Err(AuthError::RefreshReused);
             }
             (Outcome::Ended, _) | (_, None) => return Err(AuthError::SessionEnded),
-            (outcome, Some(family)) => (outcome, family),
+            (_, Some(family)) => family,
         };
-        let (outcome, family) = family;
         let expires_at = family.expires_at.max(0) as u64;
         let refresh = match (&outcome, &family.refresh_jti) {
             (Outcome::Rotated | Outcome::Replayed, Some(jti)) => Some(self.mint_refresh(
