@@ -75,6 +75,7 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         .mount("/", routes::pages::routes())
         .mount("/", routes::account::routes())
         .mount("/", routes::admin::routes())
+        .mount("/", routes::health::routes())
         .mount("/", assets::routes())
         .mount("/", routes::well_known::routes())
         .mount("/api", routes::api::routes())

@@ -423,6 +423,12 @@ impl Auth {
         }
     }
 
+    /// Answers when the database does (for readiness probes).
+    pub async fn database_ready(&self) -> Result<(), StoreError> {
+        let store = Arc::clone(&self.store);
+        blocking(move || store.ping()).await
+    }
+
     /// The background housekeeping: what it needs, owned, so it can run on its own task.
     pub fn pruner(&self) -> Pruner {
         Pruner {

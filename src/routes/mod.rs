@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod api;
+pub mod health;
 pub mod pages;
 pub mod well_known;
 

@@ -4,7 +4,9 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior, params,
+};
 
 use super::{FamilyUpdate, NewSession, Pruned, Session, Store, StoreError, User, reason};
 
@@ -25,6 +27,7 @@ pub struct SqliteStore {
     // A connection of its own, used only for `PRAGMA data_version`, which reports commits made
     // by every *other* connection: the server's own and those of other processes alike.
     watcher: Mutex<Connection>,
+    path: std::path::PathBuf,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -152,6 +155,7 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(open(path)?),
             watcher: Mutex::new(open(path)?),
+            path: path.to_owned(),
         })
     }
 
@@ -454,8 +458,22 @@ impl Store for SqliteStore {
     }
 
     fn ping(&self) -> Result<(), StoreError> {
-        let conn = lock(&self.reader);
-        conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        // A connection of its own, opened without creating anything: the answer then comes from
+        // the file as it is now (there, readable, a database, our schema), not from connections
+        // that were opened at start and would keep working on a deleted file.
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(1))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version != MIGRATIONS.len() as i64 {
+            return Err(StoreError::Database(format!(
+                "the database schema is version {version}, expected {}",
+                MIGRATIONS.len()
+            )));
+        }
+        conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |_| Ok(()))?;
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ mod cookies;
 mod cors;
 mod csrf;
 mod errors;
+mod health;
 mod pages;
 mod reissue;
 mod store;
