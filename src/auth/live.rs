@@ -53,11 +53,15 @@ impl From<Session> for SessionStatus {
     }
 }
 
+/// Keys are usernames and session ids taken from tokens that passed verification, which nobody
+/// can choose freely, so a fast hash is enough.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 #[derive(Default)]
 struct Entries {
     generation: u64,
-    users: HashMap<String, Option<UserStatus>>,
-    sessions: HashMap<String, Option<SessionStatus>>,
+    users: FastMap<String, Option<UserStatus>>,
+    sessions: FastMap<String, Option<SessionStatus>>,
 }
 
 impl Entries {

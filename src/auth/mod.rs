@@ -12,6 +12,7 @@ pub mod passwords;
 pub mod rotation;
 pub mod throttle;
 pub mod tokens;
+mod verified;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -294,7 +295,7 @@ impl Auth {
         let principal = self.live_principal(&claims, now).await?;
         Ok(RefreshSession {
             principal,
-            jti: claims.jti,
+            jti: claims.jti.clone(),
         })
     }
 

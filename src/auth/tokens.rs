@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,6 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::keys::{KeyError, KeyRing};
+use super::verified::VerifiedTokens;
 use crate::config::{AuthConfig, MAX_TTL_SECS, is_valid_kid};
 
 pub use super::keys::hs256_key_id;
@@ -118,6 +120,7 @@ pub struct TokenKeys {
     leeway: u64,
     access_ttl: u64,
     refresh_ttl: u64,
+    verified: VerifiedTokens,
 }
 
 impl fmt::Debug for TokenKeys {
@@ -175,6 +178,7 @@ impl TokenKeys {
             leeway: config.leeway_secs,
             access_ttl: config.access_ttl_secs,
             refresh_ttl: config.refresh_ttl_secs,
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -241,9 +245,20 @@ impl TokenKeys {
     /// The key is chosen by the header's `kid` alone, among the configured keys, and the token's
     /// `alg` must be that key's algorithm. `jku`, `x5u`, `jwk` and `x5c` are never looked at, so
     /// a token can neither bring its own key nor make the server fetch one.
-    pub fn verify(&self, token: &str, expected: TokenType, now: u64) -> Result<Claims, TokenError> {
+    pub fn verify(
+        &self,
+        token: &str,
+        expected: TokenType,
+        now: u64,
+    ) -> Result<Arc<Claims>, TokenError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
+        }
+        // The same token again (a client sends its access token with every request): its
+        // signature and claims were checked already; only the clock and the type are checked anew.
+        if let Some(claims) = self.verified.get(token) {
+            self.check_claims(&claims, expected, now)?;
+            return Ok(claims);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let verifier = header
@@ -258,9 +273,26 @@ impl TokenKeys {
         }
         let data = jsonwebtoken::decode::<Claims>(token, &verifier.key, &verifier.validation)
             .map_err(|e| map_error(e.kind()))?;
-        let claims = data.claims;
+        let claims = Arc::new(data.claims);
+        self.check_claims(&claims, expected, now)?;
+        self.verified.insert(token, Arc::clone(&claims));
+        Ok(claims)
+    }
+
+    /// The checks that depend on the clock or on where the token is used, done on every use.
+    /// `exp` and `nbf` follow jsonwebtoken's rules (with the same leeway), so a remembered token
+    /// is refused exactly when a freshly decoded one would be.
+    fn check_claims(
+        &self,
+        claims: &Claims,
+        expected: TokenType,
+        now: u64,
+    ) -> Result<(), TokenError> {
+        if claims.exp < now.saturating_sub(self.leeway) {
+            return Err(TokenError::Expired);
+        }
         // jsonwebtoken never looks at `iat`: a token "issued" in the future was not issued by us.
-        if claims.iat > now + self.leeway {
+        if claims.nbf > now + self.leeway || claims.iat > now + self.leeway {
             return Err(TokenError::NotYetValid);
         }
         // No configuration mints a token that lives longer: an `exp` beyond that (up to u64::MAX)
@@ -274,7 +306,7 @@ impl TokenKeys {
                 TokenType::Refresh => TokenError::NotARefreshToken,
             });
         }
-        Ok(claims)
+        Ok(())
     }
 }
 

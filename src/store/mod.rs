@@ -5,6 +5,7 @@
 //! Methods are blocking: callers run them on a blocking thread (`spawn_blocking`).
 
 mod sqlite;
+mod wal_index;
 
 pub use sqlite::SqliteStore;
 

@@ -8,6 +8,7 @@ use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior, params,
 };
 
+use super::wal_index::WalIndex;
 use super::{FamilyUpdate, NewSession, Pruned, Session, Store, StoreError, User, reason};
 
 /// Schema steps, applied in order; `PRAGMA user_version` records how many have run.
@@ -27,6 +28,9 @@ pub struct SqliteStore {
     // A connection of its own, used only for `PRAGMA data_version`, which reports commits made
     // by every *other* connection: the server's own and those of other processes alike.
     watcher: Mutex<Connection>,
+    /// The wal-index header, the fast way to see commits (see [`WalIndex`]); `None` where it
+    /// cannot be used, and `watcher` answers instead.
+    wal_index: Option<WalIndex>,
     path: std::path::PathBuf,
 }
 
@@ -151,12 +155,33 @@ impl SqliteStore {
         }
         let mut writer = open(path)?;
         migrate(&mut writer)?;
+        let watcher = open(path)?;
+        // A read through the watcher makes sure the wal-index exists and is initialised.
+        watcher.query_row("PRAGMA data_version", [], |row| row.get::<_, i64>(0))?;
+        let wal_index = WalIndex::open(path);
+        if wal_index.is_none() {
+            log::warn!(
+                "{}: the wal-index cannot be mapped; commits are detected with PRAGMA data_version (slower)",
+                path.display()
+            );
+        }
         Ok(SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(open(path)?),
-            watcher: Mutex::new(open(path)?),
+            watcher: Mutex::new(watcher),
+            wal_index,
             path: path.to_owned(),
         })
+    }
+
+    /// How commits by other connections are noticed: `"wal-index"` (a memory read) or
+    /// `"data_version"` (a query), for the start-up log and the tests.
+    pub fn change_detection(&self) -> &'static str {
+        if self.wal_index.is_some() {
+            "wal-index"
+        } else {
+            "data_version"
+        }
     }
 
     /// Runs `change` on the writer and fails with `NoSuchUser` when it touched no row.
@@ -452,6 +477,9 @@ impl Store for SqliteStore {
     }
 
     fn change_marker(&self) -> Result<i64, StoreError> {
+        if let Some(marker) = self.wal_index.as_ref().and_then(WalIndex::marker) {
+            return Ok(marker as i64);
+        }
         let conn = lock(&self.watcher);
         let mut stmt = conn.prepare_cached("PRAGMA data_version")?;
         Ok(stmt.query_row([], |row| row.get(0))?)

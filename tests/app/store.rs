@@ -251,3 +251,23 @@ async fn logout_is_seen_by_concurrent_requests_at_once() {
         assert_eq!(check.await.expect("task"), Status::Unauthorized);
     }
 }
+
+#[test]
+fn commits_of_other_connections_move_the_change_marker_read_from_the_wal_index() {
+    let (_dir, path) = temp_db();
+    let server = SqliteStore::open(&path).expect("open");
+    assert_eq!(server.change_detection(), "wal-index");
+    let cli = SqliteStore::open(&path).expect("open again, as the CLI would");
+
+    let before = server.change_marker().expect("marker");
+    assert_eq!(server.change_marker().expect("marker"), before, "stable");
+    cli.create_user("alice", "hash", false, 1).expect("create");
+    let after_create = server.change_marker().expect("marker");
+    assert_ne!(after_create, before, "a commit elsewhere is seen");
+    cli.set_admin("alice", true, 2).expect("promote");
+    assert_ne!(server.change_marker().expect("marker"), after_create);
+    // The server's own commits move it too.
+    let mark = server.change_marker().expect("marker");
+    server.set_admin("alice", false, 3).expect("demote");
+    assert_ne!(server.change_marker().expect("marker"), mark);
+}

@@ -1,0 +1,57 @@
+//! Tokens that passed verification, remembered so that a client sending the same token on every
+//! request does not have it decoded, parsed and its signature recomputed each time.
+//!
+//! Only tokens that passed every check are kept, under their signature, next to the whole token:
+//! a hit must match the token byte for byte, so a changed payload under a reused signature is a
+//! miss and goes through full verification (and fails). What depends on the clock (`exp`, `nbf`,
+//! `iat`) and on the place of use (`typ`) is checked again on every use by the caller; the keys
+//! never change while the process runs, so a signature that was good stays good.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use super::tokens::Claims;
+
+/// Tokens kept before the cache starts over: a few megabytes at most.
+const MAX_TOKENS: usize = 10_000;
+
+#[derive(Default)]
+pub struct VerifiedTokens {
+    // foldhash: keys are signatures of tokens that passed verification, which nobody can choose,
+    // so a fast hash is enough.
+    by_signature: RwLock<HashMap<Box<str>, (Box<str>, Arc<Claims>), foldhash::fast::RandomState>>,
+}
+
+/// The signature segment of a compact JWT.
+fn signature(token: &str) -> Option<&str> {
+    token.rsplit_once('.').map(|(_, signature)| signature)
+}
+
+impl VerifiedTokens {
+    /// The claims of `token`, if exactly this token was verified before.
+    pub fn get(&self, token: &str) -> Option<Arc<Claims>> {
+        let entries = self
+            .by_signature
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match entries.get(signature(token)?) {
+            Some((known, claims)) if **known == *token => Some(Arc::clone(claims)),
+            _ => None,
+        }
+    }
+
+    /// Remembers a token that passed verification.
+    pub fn insert(&self, token: &str, claims: Arc<Claims>) {
+        let Some(signature) = signature(token) else {
+            return;
+        };
+        let mut entries = self
+            .by_signature
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= MAX_TOKENS {
+            entries.clear();
+        }
+        entries.insert(signature.into(), (token.into(), claims));
+    }
+}
