@@ -15,11 +15,14 @@ use super::tokens::Claims;
 /// Tokens kept before the cache starts over: a few megabytes at most.
 const MAX_TOKENS: usize = 10_000;
 
+/// A verified token under its signature: the whole token (a hit must match it exactly) and its
+/// claims. foldhash: the keys are signatures of tokens that passed verification, which nobody can
+/// choose, so a fast hash is enough.
+type BySignature = HashMap<Box<str>, (Box<str>, Arc<Claims>), foldhash::fast::RandomState>;
+
 #[derive(Default)]
 pub struct VerifiedTokens {
-    // foldhash: keys are signatures of tokens that passed verification, which nobody can choose,
-    // so a fast hash is enough.
-    by_signature: RwLock<HashMap<Box<str>, (Box<str>, Arc<Claims>), foldhash::fast::RandomState>>,
+    by_signature: RwLock<BySignature>,
 }
 
 /// The signature segment of a compact JWT.
