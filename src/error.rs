@@ -219,18 +219,41 @@ impl<'r> Responder<'r, 'static> for AppError {
     }
 }
 
-/// Methods that have a route at exactly this path (used for 405 and preflight answers).
+/// Methods that have a route for this path (used for 405 and preflight answers).
 pub fn methods_for_path(req: &Request<'_>) -> Vec<Method> {
-    let path = req.uri().path();
+    let segments: Vec<&str> = req.uri().path().segments().collect();
     let mut methods: Vec<Method> = req
         .rocket()
         .routes()
-        .filter(|route| route.method != Method::Options && route.uri.path() == path.as_str())
+        .filter(|route| {
+            route.method != Method::Options && path_matches(route.uri.path(), &segments)
+        })
         .map(|route| route.method)
         .collect();
     methods.sort_by_key(|m| m.as_str());
     methods.dedup();
     methods
+}
+
+/// Whether a route's path pattern (`/api/auth/sessions/<id>`) matches a request's decoded path
+/// segments, the way Rocket's router does: `<name>` takes one non-empty segment, `<name..>` the
+/// rest, anything else must be equal.
+fn path_matches(pattern: &str, segments: &[&str]) -> bool {
+    let mut parts = pattern.split('/').filter(|part| !part.is_empty());
+    let mut segments = segments.iter();
+    loop {
+        match (parts.next(), segments.next()) {
+            (None, None) => return true,
+            (Some(part), _) if part.starts_with('<') && part.ends_with("..>") => return true,
+            (Some(part), Some(segment)) if part.starts_with('<') && part.ends_with('>') => {
+                if segment.is_empty() {
+                    return false;
+                }
+            }
+            (Some(part), Some(segment)) if part == *segment => {}
+            _ => return false,
+        }
+    }
 }
 
 /// Which error a failed request should report.
@@ -241,7 +264,7 @@ fn error_for(status: Status, req: &Request<'_>) -> AppError {
     // Rocket answers 404 when no route matched the method; if the path exists, it is a 405.
     if status == Status::NotFound {
         let methods = methods_for_path(req);
-        if !methods.is_empty() {
+        if !methods.is_empty() && !methods.contains(&req.method()) {
             return AppError::MethodNotAllowed(methods);
         }
     }
@@ -257,4 +280,29 @@ fn catcher<'r>(status: Status, req: &'r Request<'_>) -> BoxFuture<'r> {
 /// elsewhere, as for errors that handlers return.
 pub fn catchers() -> Vec<Catcher> {
     vec![Catcher::new(None, catcher)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_matches;
+
+    #[test]
+    fn route_patterns_match_like_the_router() {
+        assert!(path_matches(
+            "/api/auth/sessions/<id>",
+            &["api", "auth", "sessions", "abc"]
+        ));
+        assert!(!path_matches(
+            "/api/auth/sessions/<id>",
+            &["api", "auth", "sessions"]
+        ));
+        assert!(!path_matches(
+            "/api/auth/sessions/<id>",
+            &["api", "auth", "sessions", "a", "b"]
+        ));
+        assert!(path_matches("/api/auth/login", &["api", "auth", "login"]));
+        assert!(!path_matches("/api/auth/login", &["api", "auth", "logout"]));
+        assert!(path_matches("/static/<path..>", &["static", "a", "b.css"]));
+        assert!(path_matches("/", &[]));
+    }
 }

@@ -39,7 +39,7 @@ pub const DEMO_USERS: &[(&str, &str, bool)] = &[("admin", "admin", true), ("user
 /// The application, configured by `figment` (normally `rocket::Config::figment()`: `Rocket.toml`
 /// and `ROCKET_*` variables). Settings are checked when it ignites; a bad one stops the launch.
 pub fn rocket(figment: Figment) -> Rocket<Build> {
-    rocket::custom(figment)
+    rocket::custom(without_default_ip_header(figment))
         .attach(AdHoc::try_on_ignite(
             "jwtapp authentication",
             |rocket| async move {
@@ -81,6 +81,20 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         .mount("/api", routes::api::routes())
         .mount("/api", headers::routes())
         .register("/", error::catchers())
+}
+
+/// Rocket trusts the `X-Real-IP` header by default, which lets any client choose the address that
+/// login throttling counts it under. jwtapp's default is the socket's peer; an `ip_header` that
+/// an operator set (in Rocket.toml or `ROCKET_IP_HEADER`) is kept.
+fn without_default_ip_header(figment: Figment) -> Figment {
+    let set_by_operator = figment
+        .find_metadata("ip_header")
+        .is_some_and(|source| source.name != "rocket::Config::default()");
+    if set_by_operator {
+        figment
+    } else {
+        figment.merge(("ip_header", false))
+    }
 }
 
 fn is_debug(figment: &Figment) -> bool {

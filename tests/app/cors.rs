@@ -12,6 +12,11 @@ const API_PATHS: &[&str] = &[
     "/api/auth/logout",
     "/api/user-sample",
     "/api/admin-sample",
+    "/api/auth/sessions",
+    "/api/auth/sessions/some-session-id",
+    "/api/auth/sessions/end-others",
+    "/api/auth/sessions/end-all",
+    "/api/auth/password",
 ];
 
 fn assert_granted(reply: &Reply, origin: &str) {
@@ -206,4 +211,15 @@ async fn preflight_for_an_unknown_api_path_is_404() {
 
     reply.assert_error(404);
     assert_granted(&reply, ANGULAR);
+}
+
+#[rocket::async_test]
+async fn a_path_with_a_parameter_answers_405_with_its_methods() {
+    let app = TestApp::spawn().await;
+    let tokens = app.login("user", "user").await;
+    let reply = app
+        .get("/api/auth/sessions/some-session-id", Some(&tokens.access))
+        .await;
+    reply.assert_error(405);
+    assert_eq!(reply.header("Allow"), Some("DELETE"));
 }

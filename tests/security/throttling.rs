@@ -180,3 +180,48 @@ async fn the_login_page_is_throttled_too_and_says_when_to_come_back() {
     // From another address the page signs in.
     browser.sign_in("user", "user").await;
 }
+
+#[rocket::async_test]
+async fn without_rocket_toml_a_client_cannot_pick_its_address_with_x_real_ip() {
+    // Rocket's own default trusts X-Real-IP; jwtapp's default is the socket's peer, also when
+    // no Rocket.toml is found (a deployment with only ROCKET_* variables).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let figment = rocket::figment::Figment::from(rocket::Config::default())
+        .merge(("log_level", "off"))
+        .merge(("auth.secret", crate::helpers::SECRET))
+        .merge(("auth.database", dir.path().join("db.sqlite3")))
+        .merge(("auth.demo_users", true))
+        .merge(("auth.argon2_memory_kib", 1024))
+        .merge(("auth.argon2_iterations", 1))
+        .select("debug");
+    let client = rocket::local::asynchronous::Client::untracked(jwtapp::rocket(figment))
+        .await
+        .expect("start");
+    assert_eq!(client.rocket().config().ip_header, None);
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let request = client
+            .post("/api/auth/login")
+            .header(ContentType::JSON)
+            .header(rocket::http::Header::new(
+                "X-Real-IP",
+                format!("203.0.113.{i}"),
+            ))
+            .remote(address(9))
+            .body(json!({"username": "user", "password": "wrong"}).to_string());
+        statuses.push(request.dispatch().await.status().code);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
+    // An operator who names a header gets it.
+    let figment = rocket::figment::Figment::from(rocket::Config::default())
+        .merge(("ip_header", "X-Real-IP"))
+        .merge(("log_level", "off"))
+        .merge(("auth.secret", crate::helpers::SECRET))
+        .merge(("auth.database", dir.path().join("db2.sqlite3")))
+        .select("debug");
+    let client = rocket::local::asynchronous::Client::untracked(jwtapp::rocket(figment))
+        .await
+        .expect("start");
+    let header = client.rocket().config().ip_header.clone();
+    assert_eq!(header.as_deref().map(|h| h.as_str()), Some("X-Real-IP"));
+}
