@@ -187,9 +187,10 @@ impl Auth {
         store: Arc<dyn Store>,
         config: &AuthConfig,
     ) -> Auth {
+        let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
         Auth {
             keys,
-            passwords,
+            passwords: passwords.keep_memory(parallelism),
             live: LiveCache::new(Arc::clone(&store)),
             store,
             throttle: Arc::new(LoginThrottle::new(config)),
@@ -200,7 +201,7 @@ impl Auth {
             api_rotation: config.api_refresh_rotation,
             reissue_threshold: config.reissue_threshold(),
             prune_interval: std::time::Duration::from_secs(config.prune_interval_secs),
-            hashing: Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+            hashing: Semaphore::new(parallelism),
         }
     }
 
@@ -381,8 +382,8 @@ impl Auth {
                 self.live.invalidate();
                 log::warn!(
                     target: "jwtapp::security",
-                    "refresh token reuse: user {:?} (id {}) presented an already used refresh \
-                     token of session {}; the session and all its tokens are revoked",
+                    "security: refresh token reuse: user {:?} (id {}) presented an already used \
+                     refresh token of session {}; the session and all its tokens are revoked",
                     principal.username,
                     principal.user_id,
                     principal.session_id

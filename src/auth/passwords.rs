@@ -1,9 +1,10 @@
 //! argon2id password hashing. Hashing costs tens of milliseconds of CPU by design, so the async
 //! helpers run it on a blocking thread, never on the request executor.
 
-use argon2::PasswordHash;
-use argon2::password_hash::PasswordVerifier;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::phc::Output;
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 
 /// Longest password accepted anywhere: bounds the work one request can cause.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -27,6 +28,12 @@ pub struct Passwords {
     /// A real hash of a random password, verified when the user does not exist so that an
     /// unknown username costs the same time as a wrong password.
     dummy_hash: String,
+    /// argon2's working memory (`argon2_memory_kib`, 19 MiB by default), kept between
+    /// verifications: freshly allocated memory costs a page fault per 4 KiB on first touch, which
+    /// made a login nearly twice as slow as the hash itself. At most `keep` buffers are kept,
+    /// one per concurrent verification the server allows.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
+    keep: usize,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -41,7 +48,19 @@ impl Passwords {
     pub fn new(params: Params) -> Result<Passwords, PasswordError> {
         let hasher = argon2(&params);
         let dummy_hash = hash_with(&hasher, &crate::auth::tokens::random_id(24))?;
-        Ok(Passwords { params, dummy_hash })
+        Ok(Passwords {
+            params,
+            dummy_hash,
+            memory: Arc::default(),
+            keep: 1,
+        })
+    }
+
+    /// Keeps up to `buffers` blocks of argon2 working memory for reuse (the number of
+    /// verifications that may run at once).
+    pub fn keep_memory(mut self, buffers: usize) -> Passwords {
+        self.keep = buffers;
+        self
     }
 
     /// Checks a new password against the length rules.
@@ -87,11 +106,71 @@ impl Passwords {
             Some(hash) if !too_long => hash,
             _ => &self.dummy_hash,
         };
-        // The parameters come from the stored hash itself, so older hashes keep verifying.
-        let matched = argon2(&self.params)
-            .verify_password(candidate.as_bytes(), hash)
-            .is_ok();
+        let matched = self.matches(candidate.as_bytes(), hash);
         matched && stored.is_some() && !too_long
+    }
+
+    /// Recomputes `stored`'s hash of `password` with the parameters, salt and algorithm written
+    /// in `stored` (so older hashes keep verifying) and compares in constant time.
+    fn matches(&self, password: &[u8], stored: &str) -> bool {
+        let Ok(hash) = PasswordHash::new(stored) else {
+            return false;
+        };
+        let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+            return false;
+        };
+        let algorithm = Algorithm::try_from(hash.algorithm.as_str());
+        let version = hash
+            .version
+            .map_or(Ok(Version::default()), Version::try_from);
+        let (Ok(algorithm), Ok(version), Ok(params)) =
+            (algorithm, version, Params::try_from(&hash))
+        else {
+            return false;
+        };
+        let blocks = params.block_count();
+        let mut memory = self.take_memory(blocks);
+        let mut output = [0u8; Output::MAX_LENGTH];
+        let Some(output) = output.get_mut(..expected.len()) else {
+            return false;
+        };
+        let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+            password,
+            salt,
+            output,
+            &mut memory[..blocks],
+        );
+        self.give_back(memory);
+        // `Output`'s equality is constant-time.
+        computed.is_ok() && Output::new(output).is_ok_and(|output| output == *expected)
+    }
+
+    /// Working memory of at least `blocks` blocks: a kept buffer if one is free and big enough.
+    fn take_memory(&self, blocks: usize) -> Vec<Block> {
+        let kept = self
+            .memory
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        match kept {
+            Some(buffer) if buffer.len() >= blocks => buffer,
+            _ => vec![Block::default(); blocks],
+        }
+    }
+
+    /// Keeps a buffer of the configured size for the next verification, up to `keep` of them.
+    /// argon2 overwrites every block before reading it, so reuse needs no clearing.
+    fn give_back(&self, buffer: Vec<Block>) {
+        if buffer.len() != self.params.block_count() {
+            return;
+        }
+        let mut kept = self
+            .memory
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.len() < self.keep {
+            kept.push(buffer);
+        }
     }
 }
 
