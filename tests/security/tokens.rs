@@ -262,3 +262,29 @@ async fn a_refresh_token_is_no_access_token_and_an_access_token_no_refresh_token
         .await;
     assert_eq!(refreshed.status.code, 200, "{}", refreshed.body);
 }
+
+#[rocket::async_test]
+async fn a_remembered_token_still_expires_on_time() {
+    // The server remembers tokens it has verified; the clock is checked on every use anyway.
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("auth.access_ttl_secs", 1))
+            .merge(("auth.leeway_secs", 0))
+    })
+    .await;
+    let user = app.login("user", "user").await;
+    for _ in 0..3 {
+        let reply = app.get("/api/user-sample", Some(&user.access)).await;
+        assert_eq!(reply.status, rocket::http::Status::Ok, "{}", reply.body);
+    }
+    rocket::tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let reply = app.get("/api/user-sample", Some(&user.access)).await;
+    reply.assert_error(401);
+    assert!(reply.body.contains("expired"), "{}", reply.body);
+    // And as a refresh token it was never acceptable, remembered or not.
+    app.post_json("/api/auth/refresh", Some(&user.access), "{}")
+        .await
+        .assert_error(401);
+    let fresh = app.login("user", "user").await;
+    let reply = app.get("/api/user-sample", Some(&fresh.access)).await;
+    assert_eq!(reply.status, rocket::http::Status::Ok);
+}
