@@ -39,7 +39,7 @@ pub const DEMO_USERS: &[(&str, &str, bool)] = &[("admin", "admin", true), ("user
 /// The application, configured by `figment` (normally `rocket::Config::figment()`: `Rocket.toml`
 /// and `ROCKET_*` variables). Settings are checked when it ignites; a bad one stops the launch.
 pub fn rocket(figment: Figment) -> Rocket<Build> {
-    rocket::custom(without_default_ip_header(figment))
+    rocket::custom(with_jwtapp_defaults(figment))
         .attach(AdHoc::try_on_ignite(
             "jwtapp authentication",
             |rocket| async move {
@@ -83,18 +83,28 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
         .register("/", error::catchers())
 }
 
-/// Rocket trusts the `X-Real-IP` header by default, which lets any client choose the address that
-/// login throttling counts it under. jwtapp's default is the socket's peer; an `ip_header` that
-/// an operator set (in Rocket.toml or `ROCKET_IP_HEADER`) is kept.
-fn without_default_ip_header(figment: Figment) -> Figment {
-    let set_by_operator = figment
-        .find_metadata("ip_header")
-        .is_some_and(|source| source.name != "rocket::Config::default()");
-    if set_by_operator {
-        figment
-    } else {
-        figment.merge(("ip_header", false))
-    }
+/// Settings where jwtapp's default differs from Rocket's, applied when nobody set them (they are
+/// in Rocket.toml too, but a deployment may run without it, on `ROCKET_*` variables alone):
+/// - `ip_header`: Rocket trusts `X-Real-IP`, which lets any client choose the address that login
+///   throttling counts it under; jwtapp uses the socket's peer;
+/// - `ident`: the `Server` header names no framework;
+/// - `limits.json`: 64 KiB, plenty for any body the API accepts (Rocket's is 1 MiB).
+fn with_jwtapp_defaults(figment: Figment) -> Figment {
+    let defaults: [(&str, rocket::figment::value::Value); 3] = [
+        ("ip_header", false.into()),
+        ("ident", "jwtapp".into()),
+        ("limits.json", "64 KiB".into()),
+    ];
+    defaults.into_iter().fold(figment, |figment, (key, value)| {
+        let set_by_operator = figment
+            .find_metadata(key)
+            .is_some_and(|source| source.name != "rocket::Config::default()");
+        if set_by_operator {
+            figment
+        } else {
+            figment.merge((key, value))
+        }
+    })
 }
 
 fn is_debug(figment: &Figment) -> bool {

@@ -127,6 +127,19 @@ impl LiveCache {
         self.write().clear();
     }
 
+    /// A user's and a session's status when both are cached, looked up under one lock: the
+    /// path almost every request takes. `None` when either must be read from the store.
+    pub fn cached(
+        &self,
+        username: &str,
+        session_id: &str,
+    ) -> Option<(Option<UserStatus>, Option<SessionStatus>)> {
+        let entries = self.read();
+        let user = *entries.users.get(username)?;
+        let session = *entries.sessions.get(session_id)?;
+        Some((user, session))
+    }
+
     pub async fn user(&self, username: &str) -> Result<Option<UserStatus>, StoreError> {
         let generation = {
             let entries = self.read();

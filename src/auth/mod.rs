@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::config::AuthConfig;
 use crate::store::{NewSession, Pruned, Store, StoreError, User};
 pub use accounts::{AdminAction, UserSummary};
-use live::{LiveCache, blocking};
+use live::{LiveCache, SessionStatus, UserStatus, blocking};
 use passwords::Passwords;
 use rotation::{Outcome, RotationPolicy};
 use throttle::LoginThrottle;
@@ -285,8 +285,34 @@ impl Auth {
     /// Verifies an access token and that its login and user are still live.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
         let now = now();
+        if let Some(answer) = self.remembered(token, now) {
+            return answer.map(|(principal, _)| principal);
+        }
         let claims = self.keys.verify(token, TokenType::Access, now)?;
         self.live_principal(&claims, now).await
+    }
+
+    /// The answer for an access token verified before whose user and session are cached, with
+    /// the token's `exp`: the same checks as the full path, without a single await. `None` when
+    /// anything must be computed or read first.
+    fn remembered(&self, token: &str, now: u64) -> Option<Result<(Principal, u64), AuthError>> {
+        if let Err(e) = self.live.sync() {
+            return Some(Err(e.into()));
+        }
+        let answer = self
+            .keys
+            .verify_remembered(token, TokenType::Access, now, |claims| {
+                let (user, session) = self.live.cached(&claims.sub, &claims.sid)?;
+                Some(
+                    self.check_live(claims, user, session, now)
+                        .map(|principal| (principal, claims.exp)),
+                )
+            });
+        match answer {
+            None | Some(Ok(None)) => None,
+            Some(Ok(Some(answer))) => Some(answer),
+            Some(Err(e)) => Some(Err(e.into())),
+        }
     }
 
     /// Verifies a refresh token and that its login and user are still live.
@@ -309,6 +335,15 @@ impl Auth {
         refresh: Option<&str>,
     ) -> Result<CookieSession, AuthError> {
         let now = now();
+        // The common case, answered without an await: a remembered access cookie, fresh enough.
+        if let Some(Some(Ok((principal, exp)))) = access.map(|token| self.remembered(token, now))
+            && (refresh.is_none() || exp >= now + self.reissue_threshold)
+        {
+            return Ok(CookieSession {
+                principal,
+                reissued: None,
+            });
+        }
         let verified = access.map(|token| self.keys.verify(token, TokenType::Access, now));
         // Fresh enough, or about to expire with nothing to renew it from: use it as it is.
         if let Some(Ok(claims)) = &verified
@@ -446,11 +481,27 @@ impl Auth {
     async fn live_principal(&self, claims: &Claims, now: u64) -> Result<Principal, AuthError> {
         self.live.sync()?;
         let user = self.live.user(&claims.sub).await?;
+        // A missing or disabled user is refused before the session is looked up.
+        if !user.is_some_and(|user| user.enabled) {
+            return Err(AuthError::UserUnavailable);
+        }
+        let session = self.live.session(&claims.sid).await?;
+        self.check_live(claims, user, session, now)
+    }
+
+    /// The rule itself: the user exists and is enabled (else 403), and the session is theirs,
+    /// not revoked, not past its end and not idle (else 401).
+    fn check_live(
+        &self,
+        claims: &Claims,
+        user: Option<UserStatus>,
+        session: Option<SessionStatus>,
+        now: u64,
+    ) -> Result<Principal, AuthError> {
         let user = match user {
             Some(user) if user.enabled => user,
             _ => return Err(AuthError::UserUnavailable),
         };
-        let session = self.live.session(&claims.sid).await?;
         let now = now as i64;
         match session {
             Some(s)

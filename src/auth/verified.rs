@@ -43,6 +43,20 @@ impl VerifiedTokens {
         }
     }
 
+    /// Runs `use_claims` on the claims of `token` while they are borrowed from the cache, if
+    /// exactly this token was verified before. Unlike [`get`](Self::get) it touches no reference
+    /// count: on a busy server every shared counter that two cores write in turn costs time.
+    pub fn with<R>(&self, token: &str, use_claims: impl FnOnce(&Claims) -> R) -> Option<R> {
+        let entries = self
+            .by_signature
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match entries.get(signature(token)?) {
+            Some((known, claims)) if **known == *token => Some(use_claims(claims)),
+            _ => None,
+        }
+    }
+
     /// Remembers a token that passed verification.
     pub fn insert(&self, token: &str, claims: Arc<Claims>) {
         let Some(signature) = signature(token) else {

@@ -197,7 +197,14 @@ async fn without_rocket_toml_a_client_cannot_pick_its_address_with_x_real_ip() {
     let client = rocket::local::asynchronous::Client::untracked(jwtapp::rocket(figment))
         .await
         .expect("start");
-    assert_eq!(client.rocket().config().ip_header, None);
+    let config = client.rocket().config();
+    assert_eq!(config.ip_header, None);
+    // jwtapp's other defaults hold without Rocket.toml too.
+    assert_eq!(config.ident.as_str(), Some("jwtapp"));
+    assert_eq!(
+        config.limits.get("json"),
+        Some(rocket::data::ToByteUnit::kibibytes(64))
+    );
     let mut statuses = Vec::new();
     for i in 0..7 {
         let request = client
