@@ -25,11 +25,12 @@ const PRUNE_BATCH: i64 = 1000;
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
-    // A connection of its own, used only for `PRAGMA data_version`, which reports commits made
-    // by every *other* connection: the server's own and those of other processes alike.
+    // A connection of its own that only watches for commits by every *other* connection (the
+    // server's own and those of other processes alike): through its mapping of the wal-index,
+    // or, where that cannot be used, with `PRAGMA data_version`. It never writes.
     watcher: Mutex<Connection>,
-    /// The wal-index header, the fast way to see commits (see [`WalIndex`]); `None` where it
-    /// cannot be used, and `watcher` answers instead.
+    /// The watcher's wal-index header, the fast way to see commits (see [`WalIndex`]); valid as
+    /// long as `watcher` is open, which is as long as this store lives.
     wal_index: Option<WalIndex>,
     path: std::path::PathBuf,
 }
@@ -156,9 +157,11 @@ impl SqliteStore {
         let mut writer = open(path)?;
         migrate(&mut writer)?;
         let watcher = open(path)?;
-        // A read through the watcher makes sure the wal-index exists and is initialised.
+        // A read through the watcher maps the wal-index and initialises it if needed.
         watcher.query_row("PRAGMA data_version", [], |row| row.get::<_, i64>(0))?;
-        let wal_index = WalIndex::open(path);
+        // SAFETY: `watcher` has read the database, and is kept (open, never replaced) next to the
+        // wal-index in this store for the store's whole life.
+        let wal_index = unsafe { WalIndex::of(&watcher) };
         if wal_index.is_none() {
             log::warn!(
                 "{}: the wal-index cannot be mapped; commits are detected with PRAGMA data_version (slower)",

@@ -1,46 +1,81 @@
 //! Seeing other connections' commits for the price of a memory read.
 //!
 //! In WAL mode every SQLite connection, in every process, finds committed data through the
-//! *wal-index header* at the start of the `-shm` file, which all of them map into memory. Each
-//! commit rewrites that header (its `iChange` counter, `mxFrame`, checksums), so a copy of it is a
-//! change marker: if the header is the same as before, nobody has committed since. Reading it
-//! here takes nanoseconds, where `PRAGMA data_version` takes a read transaction with file-lock
-//! system calls and a connection mutex on every request.
+//! *wal-index header* at the start of the shared-memory (`-shm`) region, which all of them map
+//! into memory. Each commit rewrites that header (its `iChange` counter, `mxFrame`, checksums),
+//! so a copy of it is a change marker: if the header is the same as before, nobody has committed
+//! since. Reading it takes nanoseconds, where `PRAGMA data_version` takes a read transaction
+//! with file-lock system calls and a connection mutex on every request.
 //!
 //! The header layout is SQLite's documented, cross-version format (<https://sqlite.org/walformat.html>,
 //! "wal-index header"): two copies of a 48-byte struct, written copy 2 first and copy 1 second,
 //! read copy 1 first and copy 2 second; if they differ, a commit is being written. We check the
 //! format version and fall back to `PRAGMA data_version` whenever anything is not as expected.
+//!
+//! The memory is SQLite's own mapping, obtained from the connection through its VFS (`xShmMap`):
+//! opening the `-shm` file ourselves would be wrong, because closing any descriptor of a file
+//! drops every POSIX lock the process holds on it, SQLite's included.
 
-use std::fs::File;
-use std::path::Path;
-use std::sync::atomic::{Ordering, fence};
+use std::ffi::{c_int, c_void};
+use std::sync::atomic::{AtomicU32, Ordering, fence};
 
-use memmap2::{MmapOptions, MmapRaw};
+use rusqlite::{Connection, ffi};
 
 /// Size of one header copy, in 32-bit words (48 bytes).
 const HEADER_WORDS: usize = 12;
 /// `iVersion` of every wal-index since SQLite 3.7.0.
 const WALINDEX_VERSION: u32 = 3_007_000;
+/// The size of a wal-index region, as SQLite maps them (`WALINDEX_PGSZ`).
+const REGION_BYTES: c_int = 32 * 1024;
 
-/// A read-only view of the wal-index header of one database.
+/// The wal-index header of one connection's database, read in place.
 pub struct WalIndex {
-    map: MmapRaw,
+    /// The start of region 0 of the connection's shared-memory mapping.
+    header: *const u32,
 }
 
+// SAFETY: the pointer is only read, through atomics, and stays valid as long as the connection it
+// came from is open (see `WalIndex::of`); the memory is shared between processes by design.
+unsafe impl Send for WalIndex {}
+unsafe impl Sync for WalIndex {}
+
 impl WalIndex {
-    /// Maps the `-shm` file of the database at `path`. Call it after a connection has opened the
-    /// database in WAL mode (the file exists and its header is initialised then); `None` when
-    /// there is no usable wal-index, and callers keep using `PRAGMA data_version`.
-    pub fn open(path: &Path) -> Option<WalIndex> {
-        let mut shm = path.as_os_str().to_owned();
-        shm.push("-shm");
-        let file = File::open(&shm).ok()?;
-        let map = MmapOptions::new()
-            .len(2 * HEADER_WORDS * 4)
-            .map_raw_read_only(&file)
-            .ok()?;
-        let index = WalIndex { map };
+    /// The wal-index of `conn`'s main database, when it is in WAL mode with shared memory and the
+    /// header is one we know; `None` otherwise (callers then use `PRAGMA data_version`).
+    ///
+    /// # Safety
+    ///
+    /// `conn` must stay open, and keep its database, for as long as the returned value is used:
+    /// the pointer is into memory the connection maps and unmaps when it closes. `conn` must have
+    /// read the database since it was opened (so that the wal-index is mapped).
+    pub unsafe fn of(conn: &Connection) -> Option<WalIndex> {
+        // SAFETY: a valid, open connection handle; SQLITE_FCNTL_FILE_POINTER writes the main
+        // database's `sqlite3_file*`, which lives as long as the connection.
+        let region = unsafe {
+            let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+            let rc = ffi::sqlite3_file_control(
+                conn.handle(),
+                c"main".as_ptr(),
+                ffi::SQLITE_FCNTL_FILE_POINTER,
+                (&raw mut file).cast::<c_void>(),
+            );
+            if rc != ffi::SQLITE_OK || file.is_null() || (*file).pMethods.is_null() {
+                return None;
+            }
+            let methods = &*(*file).pMethods;
+            // xShmMap exists from version 2 of the I/O methods.
+            let shm_map = methods.xShmMap.filter(|_| methods.iVersion >= 2)?;
+            let mut region: *mut c_void = std::ptr::null_mut();
+            // bExtend = 0: only a region that already exists, as SQLite's readers ask for it.
+            let rc = shm_map(file, 0, REGION_BYTES, 0, &raw mut region);
+            if rc != ffi::SQLITE_OK || region.is_null() {
+                return None;
+            }
+            region
+        };
+        let index = WalIndex {
+            header: region.cast::<u32>(),
+        };
         // Usable only if the header reads back consistently and is the format we know.
         let header = (0..3).find_map(|_| index.header())?;
         (header[0] == WALINDEX_VERSION).then_some(index)
@@ -48,15 +83,15 @@ impl WalIndex {
 
     fn word(&self, index: usize) -> u32 {
         debug_assert!(index < 2 * HEADER_WORDS);
-        // SAFETY: the mapping is 96 bytes long, page-aligned, and lives as long as `self`; `index`
-        // is below 24, so the pointer is in bounds and 4-byte aligned. Other processes write this
-        // memory concurrently, so it is read volatile (as SQLite itself does), never through a
-        // reference.
-        unsafe { std::ptr::read_volatile(self.map.as_ptr().add(index * 4).cast::<u32>()) }
+        // SAFETY: region 0 is 32 KiB, page-aligned and mapped read-write by SQLite for as long
+        // as the connection is open (the contract of `of`); `index` is below 24, so the word is
+        // in bounds and aligned. Other processes write it concurrently, so it is read atomically,
+        // never through a reference.
+        unsafe { AtomicU32::from_ptr(self.header.add(index).cast_mut()).load(Ordering::Acquire) }
     }
 
     /// The header, when its two copies agree (no commit in progress) and it is initialised.
-    pub fn header(&self) -> Option<[u32; HEADER_WORDS]> {
+    fn header(&self) -> Option<[u32; HEADER_WORDS]> {
         // Copy 1, then copy 2: the reverse of the order in which a commit writes them.
         let first: [u32; HEADER_WORDS] = std::array::from_fn(|i| self.word(i));
         fence(Ordering::SeqCst);

@@ -273,3 +273,33 @@ fn commits_of_other_connections_move_the_change_marker_read_from_the_wal_index()
     server.set_admin("alice", false, 3).expect("demote");
     assert_ne!(server.change_marker().expect("marker"), mark);
 }
+
+/// SQLite marks a database "in use" with POSIX locks on its `-shm` file, and closing *any*
+/// descriptor of that file in the process drops them all. Watching the wal-index must not (a
+/// CLI run next to the server would then rebuild the shared memory under the server's feet).
+#[cfg(target_os = "linux")]
+#[test]
+fn watching_commits_keeps_sqlites_locks_on_the_shared_memory() {
+    use std::os::unix::fs::MetadataExt;
+
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).expect("open");
+    assert_eq!(store.change_detection(), "wal-index");
+    let mut shm = path.clone().into_os_string();
+    shm.push("-shm");
+    let inode = std::fs::metadata(&shm).expect("the -shm file").ino();
+    let pid = std::process::id().to_string();
+    let locks = std::fs::read_to_string("/proc/locks").expect("/proc/locks");
+    let held = locks.lines().any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // "1: POSIX  ADVISORY  READ 1234 08:01:5678 128 128"
+        fields.get(1) == Some(&"POSIX")
+            && fields.get(4) == Some(&pid.as_str())
+            && fields
+                .get(5)
+                .and_then(|dev_inode| dev_inode.rsplit(':').next())
+                == Some(inode.to_string().as_str())
+    });
+    assert!(held, "no POSIX lock of ours on {shm:?}:\n{locks}");
+    drop(store);
+}
