@@ -2,9 +2,9 @@
 //!
 //! Correctness rule: a change committed to the database (a logout, a disabled or deleted user,
 //! a demotion) is seen by the next request, even when another process such as the CLI made it.
-//! Every check first asks the store for its change marker (`PRAGMA data_version` on SQLite, a
-//! microsecond) and drops the whole cache when it moved. A generation counter keeps a lookup
-//! that raced with such a drop from putting stale data back.
+//! Every check first asks the store for its change marker (on SQLite, the wal-index header,
+//! tens of nanoseconds) and drops the whole cache when it moved. A generation counter keeps a
+//! lookup that raced with such a drop from putting stale data back.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -9,6 +9,7 @@ pub mod guards;
 pub mod keys;
 pub mod live;
 pub mod passwords;
+mod pruning;
 pub mod rotation;
 pub mod throttle;
 pub mod tokens;
@@ -21,10 +22,11 @@ use rocket::tokio::sync::{Semaphore, SemaphorePermit};
 use serde::Serialize;
 
 use crate::config::AuthConfig;
-use crate::store::{NewSession, Pruned, Store, StoreError, User};
+use crate::store::{NewSession, Store, StoreError, User};
 pub use accounts::{AdminAction, UserSummary};
 use live::{LiveCache, SessionStatus, UserStatus, blocking};
 use passwords::Passwords;
+pub use pruning::Pruner;
 use rotation::{Outcome, RotationPolicy};
 use throttle::LoginThrottle;
 use tokens::{Claims, Minted, TokenError, TokenKeys, TokenType};
@@ -90,6 +92,8 @@ impl From<StoreError> for AuthError {
 pub struct Principal {
     pub user_id: i64,
     pub username: String,
+    /// Always true once every check has passed (a disabled user is refused); kept because
+    /// `/api/auth/info` reports it, as the original example does.
     pub enabled: bool,
     pub is_admin: bool,
     /// The login all of this caller's tokens belong to.
@@ -293,25 +297,23 @@ impl Auth {
     }
 
     /// The answer for an access token verified before whose user and session are cached, with
-    /// the token's `exp`: the same checks as the full path, without a single await. `None` when
-    /// anything must be computed or read first.
+    /// the token's `exp`: the same checks as the full path, under one lock and without an await.
+    /// `None` when anything must be computed or read first; the full path then answers.
     fn remembered(&self, token: &str, now: u64) -> Option<Result<(Principal, u64), AuthError>> {
-        if let Err(e) = self.live.sync() {
-            return Some(Err(e.into()));
-        }
         let answer = self
             .keys
             .verify_remembered(token, TokenType::Access, now, |claims| {
+                // Cached statuses count only if nothing was committed since they were read. If
+                // that cannot be told, the full path reports it (after checking the token).
+                self.live.sync().ok()?;
                 let (user, session) = self.live.cached(&claims.sub, &claims.sid)?;
-                Some(
-                    self.check_live(claims, user, session, now)
-                        .map(|principal| (principal, claims.exp)),
-                )
-            });
+                let checked = self.check_live(claims, user, session, now);
+                Some(checked.map(|principal| (principal, claims.exp)))
+            })?;
         match answer {
-            None | Some(Ok(None)) => None,
-            Some(Ok(Some(answer))) => Some(answer),
-            Some(Err(e)) => Some(Err(e.into())),
+            // The token was remembered but its claims fail now (expired, wrong type).
+            Err(token_error) => Some(Err(token_error.into())),
+            Ok(checked) => checked,
         }
     }
 
@@ -429,13 +431,17 @@ impl Auth {
             (_, Some(family)) => family,
         };
         let expires_at = family.expires_at.max(0) as u64;
+        // A refresh token only for a caller that rotates: without rotation (the API by default)
+        // the answer keeps the original shape even for a family the cookie flow has rotated.
         let refresh = match (&outcome, &family.refresh_jti) {
-            (Outcome::Rotated | Outcome::Replayed, Some(jti)) => Some(self.mint_refresh(
-                principal,
-                jti,
-                family.refresh_issued_at.max(0) as u64,
-                expires_at,
-            )?),
+            (Outcome::Rotated | Outcome::Replayed, Some(jti)) if rotate => {
+                Some(self.mint_refresh(
+                    principal,
+                    jti,
+                    family.refresh_issued_at.max(0) as u64,
+                    expires_at,
+                )?)
+            }
             _ => None,
         };
         Ok(Refreshed {
@@ -590,40 +596,5 @@ fn rehash_if_weaker(
             "could not upgrade the password hash of {:?}: {e}",
             user.username
         ),
-    }
-}
-
-/// Deletes ended sessions and forgets old throttling state, every `prune_interval_secs`.
-pub struct Pruner {
-    store: Arc<dyn Store>,
-    throttle: Arc<LoginThrottle>,
-    idle_secs: i64,
-    interval: std::time::Duration,
-}
-
-impl Pruner {
-    /// Prunes every `prune_interval_secs`, for as long as the server runs.
-    pub async fn run(self) {
-        loop {
-            rocket::tokio::time::sleep(self.interval).await;
-            match self.prune().await {
-                Ok(pruned) if pruned.sessions > 0 => {
-                    log::info!("pruned {} ended session(s)", pruned.sessions)
-                }
-                Ok(_) => {}
-                Err(e) => log::warn!("pruning ended sessions failed: {e}"),
-            }
-        }
-    }
-
-    /// One pass. Revoked sessions go at once: a token of a missing session is refused exactly
-    /// like one of a revoked session.
-    pub async fn prune(&self) -> Result<Pruned, StoreError> {
-        let now = now();
-        self.throttle.sweep(now);
-        let store = Arc::clone(&self.store);
-        let now = now as i64;
-        let idle_before = now.saturating_sub(self.idle_secs);
-        blocking(move || store.prune_sessions(now, idle_before, now.saturating_add(1))).await
     }
 }

@@ -154,7 +154,12 @@ impl Passwords {
             .pop();
         match kept {
             Some(buffer) if buffer.len() >= blocks => buffer,
-            _ => vec![Block::default(); blocks],
+            // A hash made with more memory than configured: keep the buffer for the next one.
+            Some(smaller) => {
+                self.give_back(smaller);
+                vec![Block::default(); blocks]
+            }
+            None => vec![Block::default(); blocks],
         }
     }
 

@@ -16,8 +16,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::config::AuthConfig;
 
-/// Keys tracked at most. Past this, expired ones are swept; if the table is still full, new
-/// keys go untracked (and a warning is logged) rather than growing memory without bound.
+/// Keys tracked at most (a few tens of MiB). Past this, keys whose failures have all left the
+/// window are forgotten, and if that is not enough, the tenth least recently failed: memory stays
+/// bounded and the keys of recent failures, an attacker's included, keep being counted.
 const MAX_KEYS: usize = 200_000;
 /// Characters of a username that make up its key: longer names cannot inflate memory.
 const MAX_KEY_CHARS: usize = 128;
@@ -39,7 +40,7 @@ enum Key {
 #[must_use = "call LoginThrottle::succeeded when the login works"]
 #[derive(Debug)]
 pub struct Attempt {
-    keys: Option<(Key, Key)>,
+    keys: (Key, Key),
     at: u64,
 }
 
@@ -81,6 +82,26 @@ fn username_key(username: &str) -> String {
         .take(MAX_KEY_CHARS)
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// Frees room in a full table: first every key whose failures have left the window, then, if
+/// the table is still nearly full, the tenth of the keys whose last failure is oldest.
+fn make_room(failures: &mut HashMap<Key, VecDeque<u64>>, window_start: u64) {
+    failures.retain(|_, times| times.back().is_some_and(|&t| t > window_start));
+    if failures.len() + 2 <= MAX_KEYS {
+        return;
+    }
+    let mut last_failures: Vec<u64> = failures
+        .values()
+        .filter_map(|times| times.back().copied())
+        .collect();
+    let cut = last_failures.len() / 10;
+    let (_, &mut oldest_kept, _) = last_failures.select_nth_unstable(cut);
+    failures.retain(|_, times| times.back().is_some_and(|&t| t >= oldest_kept));
+    log::warn!(
+        "login throttling tracks {MAX_KEYS} keys: forgot the least recently failed to make room \
+         (failed logins from many addresses at once?)"
+    );
 }
 
 impl LoginThrottle {
@@ -133,22 +154,13 @@ impl LoginThrottle {
             return Err(Throttled { retry_after });
         }
         if failures.len() + 2 > MAX_KEYS {
-            failures.retain(|_, times| times.back().is_some_and(|&t| t > window_start));
-            if failures.len() + 2 > MAX_KEYS {
-                log::warn!(
-                    "login throttling is tracking {MAX_KEYS} keys; this attempt is not counted"
-                );
-                return Ok(Attempt {
-                    keys: None,
-                    at: now,
-                });
-            }
+            make_room(&mut failures, window_start);
         }
         for key in [&user_key, &address_key] {
             failures.entry(key.clone()).or_default().push_back(now);
         }
         Ok(Attempt {
-            keys: Some((user_key, address_key)),
+            keys: (user_key, address_key),
             at: now,
         })
     }
@@ -156,9 +168,7 @@ impl LoginThrottle {
     /// The attempt logged in: it is not a failure, and the username's earlier failures from
     /// this address are forgiven.
     pub fn succeeded(&self, attempt: Attempt) {
-        let Some((user_key, address_key)) = attempt.keys else {
-            return;
-        };
+        let (user_key, address_key) = attempt.keys;
         let mut failures = self.lock();
         failures.remove(&user_key);
         if let Some(times) = failures.get_mut(&address_key) {
@@ -229,6 +239,22 @@ mod tests {
                     .expect("successes never throttle"),
             );
         }
+    }
+
+    #[test]
+    fn a_full_table_forgets_the_least_recently_failed_and_stays_bounded() {
+        let t = throttle(1, 1_000_000);
+        let address = |i: u32| Some(IpAddr::V4(std::net::Ipv4Addr::from(i)));
+        // Half the table's worth of addresses, each with two keys, one failure each, over time.
+        for i in 0..(MAX_KEYS as u32 / 2 + 10) {
+            let _failed = t.begin("alice", address(i), 1000 + u64::from(i / 1000));
+        }
+        assert!(t.lock().len() <= MAX_KEYS);
+        // The most recent failures are still counted...
+        let last = MAX_KEYS as u32 / 2 + 9;
+        assert!(t.begin("alice", address(last), 1200).is_err());
+        // ...and the oldest were forgotten.
+        assert!(t.begin("alice", address(0), 1200).is_ok());
     }
 
     #[test]

@@ -33,20 +33,13 @@ fn signature(token: &str) -> Option<&str> {
 impl VerifiedTokens {
     /// The claims of `token`, if exactly this token was verified before.
     pub fn get(&self, token: &str) -> Option<Arc<Claims>> {
-        let entries = self
-            .by_signature
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match entries.get(signature(token)?) {
-            Some((known, claims)) if **known == *token => Some(Arc::clone(claims)),
-            _ => None,
-        }
+        self.with(token, Arc::clone)
     }
 
     /// Runs `use_claims` on the claims of `token` while they are borrowed from the cache, if
     /// exactly this token was verified before. Unlike [`get`](Self::get) it touches no reference
     /// count: on a busy server every shared counter that two cores write in turn costs time.
-    pub fn with<R>(&self, token: &str, use_claims: impl FnOnce(&Claims) -> R) -> Option<R> {
+    pub fn with<R>(&self, token: &str, use_claims: impl FnOnce(&Arc<Claims>) -> R) -> Option<R> {
         let entries = self
             .by_signature
             .read()

@@ -353,3 +353,20 @@ async fn token_types_cannot_swap_places_in_cookies() {
     browser.set("jwtapp_refresh", &tokens.refresh);
     assert_eq!(browser.get("/").await.status, Status::Ok);
 }
+
+#[rocket::async_test]
+async fn without_api_rotation_a_replayed_parent_gets_no_refresh_token() {
+    // The cookie flow rotated the family; the same family's parent shown to the API (rotation
+    // off) inside the window gets an access token and the original answer's shape only.
+    let app = TestApp::spawn().await;
+    let browser = expired_access_browser(&app).await;
+    let parent = browser.cookie("jwtapp_refresh").unwrap();
+    assert_eq!(browser.get("/").await.status, Status::Ok);
+    assert_ne!(browser.cookie("jwtapp_refresh").unwrap(), parent, "rotated");
+    let reply = refresh(&app, &parent).await;
+    assert_eq!(reply.status, Status::Ok, "{}", reply.body);
+    let body = reply.json();
+    let keys: Vec<&String> = body.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["accessToken"]);
+    assert!(works(&app, body["accessToken"].as_str().unwrap()).await);
+}
