@@ -194,7 +194,7 @@ impl Auth {
         let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
         Auth {
             keys,
-            passwords: passwords.keep_memory(parallelism),
+            passwords,
             live: LiveCache::new(Arc::clone(&store)),
             store,
             throttle: Arc::new(LoginThrottle::new(config)),

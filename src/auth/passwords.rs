@@ -29,11 +29,53 @@ pub struct Passwords {
     /// unknown username costs the same time as a wrong password.
     dummy_hash: String,
     /// argon2's working memory (`argon2_memory_kib`, 19 MiB by default), kept between
-    /// verifications: freshly allocated memory costs a page fault per 4 KiB on first touch, which
-    /// made a login nearly twice as slow as the hash itself. At most `keep` buffers are kept,
-    /// one per concurrent verification the server allows.
-    memory: Arc<Mutex<Vec<Vec<Block>>>>,
-    keep: usize,
+    /// verifications: fresh memory costs a page fault per 4 KiB on first touch, which made a
+    /// login nearly twice as slow as the hash itself. One buffer is kept, for the usual one login
+    /// at a time; logins hashing alongside it get memory of their own, given back to the system
+    /// when they finish, so a burst of logins does not leave the process larger.
+    kept: Arc<Mutex<Option<WorkingMemory>>>,
+}
+
+/// argon2 working memory in an anonymous mapping of its own: returned to the system when dropped,
+/// whatever the allocator would do with a block of this size.
+enum WorkingMemory {
+    Mapped {
+        map: memmap2::MmapMut,
+        blocks: usize,
+    },
+    /// Where no mapping can be made.
+    Allocated(Vec<Block>),
+}
+
+impl WorkingMemory {
+    fn new(blocks: usize) -> WorkingMemory {
+        match memmap2::MmapOptions::new()
+            .len(blocks * Block::SIZE)
+            .map_anon()
+        {
+            Ok(map) => WorkingMemory::Mapped { map, blocks },
+            Err(_) => WorkingMemory::Allocated(vec![Block::default(); blocks]),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            WorkingMemory::Mapped { blocks, .. } => *blocks,
+            WorkingMemory::Allocated(blocks) => blocks.len(),
+        }
+    }
+
+    fn blocks(&mut self) -> &mut [Block] {
+        match self {
+            // SAFETY: the mapping is `blocks * Block::SIZE` bytes, page-aligned (Block needs 64),
+            // zero-filled by the system, and any bytes are a valid `Block` (an array of u64);
+            // `&mut self` makes the borrow exclusive and the mapping outlives it.
+            WorkingMemory::Mapped { map, blocks } => unsafe {
+                std::slice::from_raw_parts_mut(map.as_mut_ptr().cast::<Block>(), *blocks)
+            },
+            WorkingMemory::Allocated(blocks) => blocks,
+        }
+    }
 }
 
 impl std::fmt::Debug for Passwords {
@@ -51,16 +93,8 @@ impl Passwords {
         Ok(Passwords {
             params,
             dummy_hash,
-            memory: Arc::default(),
-            keep: 1,
+            kept: Arc::default(),
         })
-    }
-
-    /// Keeps up to `buffers` blocks of argon2 working memory for reuse (the number of
-    /// verifications that may run at once).
-    pub fn keep_memory(mut self, buffers: usize) -> Passwords {
-        self.keep = buffers;
-        self
     }
 
     /// Checks a new password against the length rules.
@@ -138,43 +172,44 @@ impl Passwords {
             password,
             salt,
             output,
-            &mut memory[..blocks],
+            &mut memory.blocks()[..blocks],
         );
         self.give_back(memory);
         // `Output`'s equality is constant-time.
         computed.is_ok() && Output::new(output).is_ok_and(|output| output == *expected)
     }
 
-    /// Working memory of at least `blocks` blocks: a kept buffer if one is free and big enough.
-    fn take_memory(&self, blocks: usize) -> Vec<Block> {
+    /// Working memory of at least `blocks` blocks: the kept buffer if it is free and big enough.
+    fn take_memory(&self, blocks: usize) -> WorkingMemory {
         let kept = self
-            .memory
+            .kept
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop();
+            .take();
         match kept {
-            Some(buffer) if buffer.len() >= blocks => buffer,
+            Some(memory) if memory.len() >= blocks => memory,
             // A hash made with more memory than configured: keep the buffer for the next one.
             Some(smaller) => {
                 self.give_back(smaller);
-                vec![Block::default(); blocks]
+                WorkingMemory::new(blocks)
             }
-            None => vec![Block::default(); blocks],
+            None => WorkingMemory::new(blocks),
         }
     }
 
-    /// Keeps a buffer of the configured size for the next verification, up to `keep` of them.
-    /// argon2 overwrites every block before reading it, so reuse needs no clearing.
-    fn give_back(&self, buffer: Vec<Block>) {
-        if buffer.len() != self.params.block_count() {
+    /// Keeps a buffer of the configured size for the next verification if none is kept; any
+    /// other is dropped, which unmaps it. argon2 overwrites every block before reading it, so
+    /// reuse needs no clearing.
+    fn give_back(&self, memory: WorkingMemory) {
+        if memory.len() != self.params.block_count() {
             return;
         }
         let mut kept = self
-            .memory
+            .kept
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if kept.len() < self.keep {
-            kept.push(buffer);
+        if kept.is_none() {
+            *kept = Some(memory);
         }
     }
 }
