@@ -259,7 +259,9 @@ fn run() -> Result<(), Failure> {
     std::fs::write(out.join("results.md"), &table)?;
     println!("(also written to target/bench/results.md)");
     if !report.all_met {
+        // Printed, and a failing exit status, so a script running the benchmark notices.
         println!("\nSome budgets are not met: see the table.");
+        std::process::exit(2);
     }
     Ok(())
 }

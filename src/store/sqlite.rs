@@ -492,9 +492,11 @@ impl Store for SqliteStore {
         // A connection of its own, opened without creating anything: the answer then comes from
         // the file as it is now (there, readable, a database, our schema), not from connections
         // that were opened at start and would keep working on a deleted file.
+        // Read-only: a probe must never write, not even the recovery of a WAL that does not
+        // belong to the file it finds.
         let conn = Connection::open_with_flags(
             &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(1))?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
