@@ -38,42 +38,29 @@ pub struct Passwords {
 
 /// argon2 working memory in an anonymous mapping of its own: returned to the system when dropped,
 /// whatever the allocator would do with a block of this size.
-enum WorkingMemory {
-    Mapped {
-        map: memmap2::MmapMut,
-        blocks: usize,
-    },
-    /// Where no mapping can be made.
-    Allocated(Vec<Block>),
+struct WorkingMemory {
+    map: memmap2::MmapMut,
+    blocks: usize,
 }
 
 impl WorkingMemory {
-    fn new(blocks: usize) -> WorkingMemory {
-        match memmap2::MmapOptions::new()
-            .len(blocks * Block::SIZE)
-            .map_anon()
-        {
-            Ok(map) => WorkingMemory::Mapped { map, blocks },
-            Err(_) => WorkingMemory::Allocated(vec![Block::default(); blocks]),
-        }
+    /// `None` when the system cannot provide it (or a stored hash asks for absurd amounts).
+    fn new(blocks: usize) -> Option<WorkingMemory> {
+        let bytes = blocks.checked_mul(Block::SIZE)?;
+        let map = memmap2::MmapOptions::new().len(bytes).map_anon().ok()?;
+        Some(WorkingMemory { map, blocks })
     }
 
     fn len(&self) -> usize {
-        match self {
-            WorkingMemory::Mapped { blocks, .. } => *blocks,
-            WorkingMemory::Allocated(blocks) => blocks.len(),
-        }
+        self.blocks
     }
 
     fn blocks(&mut self) -> &mut [Block] {
-        match self {
-            // SAFETY: the mapping is `blocks * Block::SIZE` bytes, page-aligned (Block needs 64),
-            // zero-filled by the system, and any bytes are a valid `Block` (an array of u64);
-            // `&mut self` makes the borrow exclusive and the mapping outlives it.
-            WorkingMemory::Mapped { map, blocks } => unsafe {
-                std::slice::from_raw_parts_mut(map.as_mut_ptr().cast::<Block>(), *blocks)
-            },
-            WorkingMemory::Allocated(blocks) => blocks,
+        // SAFETY: the mapping is `blocks * Block::SIZE` bytes, page-aligned (Block needs 64),
+        // zero-filled by the system, and any bytes are a valid `Block` (an array of u64);
+        // `&mut self` makes the borrow exclusive and the mapping outlives it.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.map.as_mut_ptr().cast::<Block>(), self.blocks)
         }
     }
 }
@@ -163,7 +150,10 @@ impl Passwords {
             return false;
         };
         let blocks = params.block_count();
-        let mut memory = self.take_memory(blocks);
+        let Some(mut memory) = self.take_memory(blocks) else {
+            log::error!("no memory for a password hash of {blocks} KiB");
+            return false;
+        };
         let mut output = [0u8; Output::MAX_LENGTH];
         let Some(output) = output.get_mut(..expected.len()) else {
             return false;
@@ -180,14 +170,14 @@ impl Passwords {
     }
 
     /// Working memory of at least `blocks` blocks: the kept buffer if it is free and big enough.
-    fn take_memory(&self, blocks: usize) -> WorkingMemory {
+    fn take_memory(&self, blocks: usize) -> Option<WorkingMemory> {
         let kept = self
             .kept
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take();
         match kept {
-            Some(memory) if memory.len() >= blocks => memory,
+            Some(memory) if memory.len() >= blocks => Some(memory),
             // A hash made with more memory than configured: keep the buffer for the next one.
             Some(smaller) => {
                 self.give_back(smaller);

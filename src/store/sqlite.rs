@@ -159,9 +159,17 @@ impl SqliteStore {
         let watcher = open(path)?;
         // A read through the watcher maps the wal-index and initialises it if needed.
         watcher.query_row("PRAGMA data_version", [], |row| row.get::<_, i64>(0))?;
-        // SAFETY: `watcher` has read the database, and is kept (open, never replaced) next to the
-        // wal-index in this store for the store's whole life.
-        let wal_index = unsafe { WalIndex::of(&watcher) };
+        // Only a database in WAL mode has a wal-index (asking for one otherwise would make SQLite
+        // create shared memory for a database that does not use it).
+        let journal_mode: String =
+            watcher.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        let wal_index = if journal_mode.eq_ignore_ascii_case("wal") {
+            // SAFETY: `watcher` has read the database, and is kept (open, never replaced) next to
+            // the wal-index in this store for the store's whole life.
+            unsafe { WalIndex::of(&watcher) }
+        } else {
+            None
+        };
         if wal_index.is_none() {
             log::warn!(
                 "{}: the wal-index cannot be mapped; commits are detected with PRAGMA data_version (slower)",
