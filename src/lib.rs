@@ -199,6 +199,11 @@ async fn setup(figment: &Figment) -> Result<Services, String> {
 fn open_store(config: &AuthConfig) -> Result<(Arc<dyn Store>, Passwords), String> {
     let store = SqliteStore::open(&config.database)
         .map_err(|e| format!("auth.database ({}): {e}", config.database.display()))?;
+    log::info!(
+        "database {}: other processes' changes are seen through the {}",
+        config.database.display(),
+        store.change_detection()
+    );
     let passwords = Passwords::new(config.argon2_params()).map_err(|e| e.to_string())?;
     if config.demo_users && store.count_users().map_err(|e| e.to_string())? == 0 {
         for (username, password, is_admin) in DEMO_USERS {
