@@ -13,12 +13,38 @@ pub use sqlite::SqliteStore;
 #[derive(Clone, PartialEq, Eq)]
 pub struct User {
     pub id: i64,
+    /// The spelling the administrator chose, shown everywhere and carried as the tokens' `sub`.
     pub username: String,
+    /// The form accounts are told apart by (see `auth::usernames`); unique among users.
+    pub canonical: String,
     pub password_hash: String,
     pub enabled: bool,
     pub is_admin: bool,
+    /// Made by `demo_users`, with a published password: only the debug profile lets it log in.
+    pub is_demo: bool,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// What creating a user records.
+#[derive(Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub canonical: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub is_demo: bool,
+    pub now: i64,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("is_admin", &self.is_admin)
+            .field("is_demo", &self.is_demo)
+            .finish_non_exhaustive()
+    }
 }
 
 // Hashes stay out of logs and panics.
@@ -27,9 +53,11 @@ impl std::fmt::Debug for User {
         f.debug_struct("User")
             .field("id", &self.id)
             .field("username", &self.username)
+            .field("canonical", &self.canonical)
             .field("password_hash", &"[redacted]")
             .field("enabled", &self.enabled)
             .field("is_admin", &self.is_admin)
+            .field("is_demo", &self.is_demo)
             .finish()
     }
 }
@@ -103,6 +131,8 @@ pub mod reason {
     pub const PASSWORD: &str = "password changed";
     pub const ADMIN: &str = "ended by an administrator";
     pub const DISABLED: &str = "account disabled";
+    pub const RENAMED: &str = "account renamed";
+    pub const SESSION_CAP: &str = "session limit reached: least recently used";
 }
 
 /// How many rows [`Store::prune_sessions`] removed, for the log.
@@ -113,8 +143,12 @@ pub struct Pruned {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("a user named {0:?} already exists")]
-    UsernameTaken(String),
+    /// The canonical form of the name is taken: `existing` is the user who has it.
+    #[error(
+        "a user named {existing:?} already exists: usernames that differ only in letter case or \
+         in look-alike characters are one account"
+    )]
+    UsernameTaken { existing: String },
     #[error("no user named {0:?}")]
     NoSuchUser(String),
     #[error("database error: {0}")]
@@ -123,20 +157,38 @@ pub enum StoreError {
 
 /// Everything jwtapp asks of its database.
 pub trait Store: Send + Sync + 'static {
+    /// The user with exactly this spelling (what tokens carry).
     fn find_user(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// Every user whose canonical form is `canonical`: one, none, or (in a database from before
+    /// canonical forms were unique) several.
+    fn find_users_by_canonical(&self, canonical: &str) -> Result<Vec<User>, StoreError>;
     fn list_users(&self) -> Result<Vec<User>, StoreError>;
     fn count_users(&self) -> Result<u64, StoreError>;
-    fn create_user(
+    /// Creates a user, refusing (`UsernameTaken`) when a user of the same canonical form exists;
+    /// the check and the insert are one transaction.
+    fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
+    /// Gives `username` a new spelling, refusing (`UsernameTaken`) when another user has its
+    /// canonical form. Ends the user's sessions (their tokens name the old spelling). Returns
+    /// the sessions ended.
+    fn rename_user(
         &self,
         username: &str,
-        password_hash: &str,
-        is_admin: bool,
+        new_username: &str,
+        new_canonical: &str,
         now: i64,
-    ) -> Result<User, StoreError>;
+    ) -> Result<u64, StoreError>;
+    /// Fills in the canonical form of users that have none (rows of an older jwtapp), computed
+    /// by `canonical`. Returns how many rows it filled.
+    fn fill_canonical(&self, canonical: &dyn Fn(&str) -> String) -> Result<u64, StoreError>;
+    /// Groups of usernames that share one canonical form (none in a healthy database).
+    fn canonical_clashes(&self) -> Result<Vec<Vec<String>>, StoreError>;
+    /// Marks a user as a demo account (see [`User::is_demo`]).
+    fn mark_demo(&self, username: &str) -> Result<(), StoreError>;
     /// Replaces the password hash (nothing else: a rehash on login keeps every session).
     fn set_password_hash(&self, username: &str, hash: &str, now: i64) -> Result<(), StoreError>;
     /// A password change: the new hash and, in the same transaction, the end of every session
-    /// of the user but `keep` (the one making the change, if any). Returns the sessions ended.
+    /// of the user but `keep` (the one making the change, if any). A demo account whose
+    /// password is changed is a demo account no more. Returns the sessions ended.
     fn change_password(
         &self,
         username: &str,
@@ -151,15 +203,23 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the user and, with them, their sessions.
     fn delete_user(&self, username: &str) -> Result<(), StoreError>;
 
-    fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
+    /// Records a new login. In the same transaction, the user's live sessions beyond
+    /// `max_live` (the least recently used first) are revoked; returns how many.
+    fn create_session(
+        &self,
+        session: &NewSession,
+        max_live: u32,
+        idle_secs: i64,
+    ) -> Result<u64, StoreError>;
     fn find_session(&self, id: &str) -> Result<Option<Session>, StoreError>;
     /// The sessions of `user_id` that are live at `now` (see [`Session::is_live`]), most
-    /// recently used first.
+    /// recently used first, at most `limit` of them.
     fn live_sessions(
         &self,
         user_id: i64,
         now: i64,
         idle_secs: i64,
+        limit: u32,
     ) -> Result<Vec<Session>, StoreError>;
     /// How many live sessions each user has (users without any are absent).
     fn live_session_counts(

@@ -9,12 +9,13 @@ use rusqlite::{
 };
 
 use super::wal_index::WalIndex;
-use super::{FamilyUpdate, NewSession, Pruned, Session, Store, StoreError, User, reason};
+use super::{FamilyUpdate, NewSession, NewUser, Pruned, Session, Store, StoreError, User, reason};
 
 /// Schema steps, applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_refresh_rotation.sql"),
+    include_str!("../../migrations/0003_hardening.sql"),
 ];
 
 /// Rows deleted per statement when pruning, so the write lock is never held for long.
@@ -79,17 +80,21 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-const USER_COLUMNS: &str = "id, username, password_hash, enabled, is_admin, created_at, updated_at";
+const USER_COLUMNS: &str =
+    "id, username, canonical, password_hash, enabled, is_admin, is_demo, created_at, updated_at";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: row.get(0)?,
         username: row.get(1)?,
-        password_hash: row.get(2)?,
-        enabled: row.get(3)?,
-        is_admin: row.get(4)?,
-        created_at: row.get(5)?,
-        updated_at: row.get(6)?,
+        // Filled in at start for rows of an older jwtapp; until then, no login finds them.
+        canonical: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
+        password_hash: row.get(3)?,
+        enabled: row.get(4)?,
+        is_admin: row.get(5)?,
+        is_demo: row.get(6)?,
+        created_at: row.get(7)?,
+        updated_at: row.get(8)?,
     })
 }
 
@@ -144,6 +149,32 @@ fn user_id_of(conn: &Connection, username: &str) -> Result<i64, StoreError> {
         .query_row([username], |row| row.get(0))
         .optional()?
         .ok_or_else(|| StoreError::NoSuchUser(username.to_owned()))
+}
+
+/// Fails with `UsernameTaken` when a user other than `except` has the canonical form `canonical`.
+fn refuse_taken(conn: &Connection, canonical: &str, except: Option<i64>) -> Result<(), StoreError> {
+    let existing: Option<String> = conn
+        .prepare_cached(
+            "SELECT username FROM users WHERE canonical = ?1 AND id IS NOT ?2 ORDER BY id LIMIT 1",
+        )?
+        .query_row(params![canonical, except], |row| row.get(0))
+        .optional()?;
+    match existing {
+        Some(existing) => Err(StoreError::UsernameTaken { existing }),
+        None => Ok(()),
+    }
+}
+
+/// `(canonical, username)` rows, sorted by canonical form, as one group of usernames per form.
+fn group_clashes(rows: Vec<(String, String)>) -> Vec<Vec<String>> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (canonical, username) in rows {
+        match groups.last_mut() {
+            Some((form, names)) if *form == canonical => names.push(username),
+            _ => groups.push((canonical, vec![username])),
+        }
+    }
+    groups.into_iter().map(|(_, names)| names).collect()
 }
 
 impl SqliteStore {
@@ -239,36 +270,131 @@ impl Store for SqliteStore {
         Ok(count.max(0) as u64)
     }
 
-    fn create_user(
-        &self,
-        username: &str,
-        password_hash: &str,
-        is_admin: bool,
-        now: i64,
-    ) -> Result<User, StoreError> {
-        let conn = lock(&self.writer);
-        let inserted = conn.execute(
-            "INSERT INTO users (username, password_hash, enabled, is_admin, created_at, updated_at) \
-             VALUES (?1, ?2, 1, ?3, ?4, ?4)",
-            params![username, password_hash, is_admin, now],
+    fn find_users_by_canonical(&self, canonical: &str) -> Result<Vec<User>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE canonical = ?1 ORDER BY id"
+        ))?;
+        let users = stmt
+            .query_map([canonical], user_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(users)
+    }
+
+    fn create_user(&self, user: &NewUser) -> Result<User, StoreError> {
+        let mut conn = lock(&self.writer);
+        // IMMEDIATE: no other writer, in any process, can add the same canonical form between
+        // the check and the insert.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        refuse_taken(&tx, &user.canonical, None)?;
+        let inserted = tx.execute(
+            "INSERT INTO users (username, canonical, password_hash, enabled, is_admin, is_demo, \
+             created_at, updated_at) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?6)",
+            params![
+                user.username,
+                user.canonical,
+                user.password_hash,
+                user.is_admin,
+                user.is_demo,
+                user.now
+            ],
         );
         match inserted {
-            Ok(_) => Ok(User {
-                id: conn.last_insert_rowid(),
-                username: username.to_owned(),
-                password_hash: password_hash.to_owned(),
-                enabled: true,
-                is_admin,
-                created_at: now,
-                updated_at: now,
-            }),
+            Ok(_) => {}
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == ErrorCode::ConstraintViolation =>
             {
-                Err(StoreError::UsernameTaken(username.to_owned()))
+                return Err(StoreError::UsernameTaken {
+                    existing: user.username.clone(),
+                });
             }
-            Err(e) => Err(e.into()),
+            Err(e) => return Err(e.into()),
         }
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(User {
+            id,
+            username: user.username.clone(),
+            canonical: user.canonical.clone(),
+            password_hash: user.password_hash.clone(),
+            enabled: true,
+            is_admin: user.is_admin,
+            is_demo: user.is_demo,
+            created_at: user.now,
+            updated_at: user.now,
+        })
+    }
+
+    fn rename_user(
+        &self,
+        username: &str,
+        new_username: &str,
+        new_canonical: &str,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let user_id = user_id_of(&tx, username)?;
+        refuse_taken(&tx, new_canonical, Some(user_id))?;
+        let renamed = tx.execute(
+            "UPDATE users SET username = ?1, canonical = ?2, updated_at = ?3 WHERE id = ?4",
+            params![new_username, new_canonical, now, user_id],
+        );
+        match renamed {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::ConstraintViolation =>
+            {
+                return Err(StoreError::UsernameTaken {
+                    existing: new_username.to_owned(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let ended = revoke_all_of(&tx, user_id, None, now, reason::RENAMED)?;
+        tx.commit()?;
+        Ok(ended)
+    }
+
+    fn fill_canonical(&self, canonical: &dyn Fn(&str) -> String) -> Result<u64, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let missing: Vec<(i64, String)> = tx
+            .prepare("SELECT id, username FROM users WHERE canonical IS NULL")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, username) in &missing {
+            tx.execute(
+                "UPDATE users SET canonical = ?1 WHERE id = ?2",
+                params![canonical(username), id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(missing.len() as u64)
+    }
+
+    fn canonical_clashes(&self) -> Result<Vec<Vec<String>>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut stmt = conn.prepare(
+            "SELECT canonical, username FROM users WHERE canonical IN \
+             (SELECT canonical FROM users GROUP BY canonical HAVING COUNT(*) > 1) \
+             ORDER BY canonical, id",
+        )?;
+        let rows = stmt
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))?
+            .collect::<Result<Vec<(String, String)>, _>>()?;
+        Ok(group_clashes(rows))
+    }
+
+    fn mark_demo(&self, username: &str) -> Result<(), StoreError> {
+        let changed = lock(&self.writer).execute(
+            "UPDATE users SET is_demo = 1 WHERE username = ?1",
+            [username],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NoSuchUser(username.to_owned()));
+        }
+        Ok(())
     }
 
     fn set_password_hash(&self, username: &str, hash: &str, now: i64) -> Result<(), StoreError> {
@@ -291,7 +417,7 @@ impl Store for SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let user_id = user_id_of(&tx, username)?;
         tx.execute(
-            "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
+            "UPDATE users SET password_hash = ?1, is_demo = 0, updated_at = ?2 WHERE id = ?3",
             params![hash, now, user_id],
         )?;
         let ended = revoke_all_of(&tx, user_id, keep, now, reason::PASSWORD)?;
@@ -332,23 +458,47 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-        lock(&self.writer)
+    fn create_session(
+        &self,
+        s: &NewSession,
+        max_live: u32,
+        idle_secs: i64,
+    ) -> Result<u64, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, \
+             user_agent, address, refresh_jti, refresh_issued_at, seq) \
+             VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?6, ?7, ?3, \
+             (SELECT IFNULL(MAX(seq), 0) + 1 FROM sessions WHERE user_id = ?2))",
+        )?
+        .execute(params![
+            s.id,
+            s.user_id,
+            s.created_at,
+            s.expires_at,
+            s.user_agent,
+            s.address,
+            s.refresh_jti
+        ])?;
+        // Everything past the newest `max_live` live sessions (the new one is the newest).
+        let capped = tx
             .prepare_cached(
-                "INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, \
-                 user_agent, address, refresh_jti, refresh_issued_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?6, ?7, ?3)",
+                "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2 WHERE id IN ( \
+                 SELECT id FROM sessions WHERE user_id = ?3 AND revoked_at IS NULL \
+                 AND expires_at > ?1 AND last_used_at > ?4 \
+                 ORDER BY id = ?5 DESC, last_used_at DESC, seq DESC LIMIT -1 OFFSET ?6)",
             )?
             .execute(params![
-                s.id,
-                s.user_id,
                 s.created_at,
-                s.expires_at,
-                s.user_agent,
-                s.address,
-                s.refresh_jti
+                reason::SESSION_CAP,
+                s.user_id,
+                s.created_at.saturating_sub(idle_secs),
+                s.id,
+                max_live
             ])?;
-        Ok(())
+        tx.commit()?;
+        Ok(capped as u64)
     }
 
     fn find_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
@@ -360,16 +510,19 @@ impl Store for SqliteStore {
         user_id: i64,
         now: i64,
         idle_secs: i64,
+        limit: u32,
     ) -> Result<Vec<Session>, StoreError> {
         let conn = lock(&self.reader);
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {SESSION_COLUMNS} FROM sessions \
-             WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 \
-             ORDER BY last_used_at DESC, created_at DESC"
+             WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 AND last_used_at > ?3 \
+             ORDER BY last_used_at DESC, seq DESC LIMIT ?4"
         ))?;
         let sessions = stmt
-            .query_map([user_id, now], session_from_row)?
-            .filter(|row| row.as_ref().map_or(true, |s| s.is_live(now, idle_secs)))
+            .query_map(
+                params![user_id, now, now.saturating_sub(idle_secs), limit],
+                session_from_row,
+            )?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(sessions)
     }

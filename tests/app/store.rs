@@ -5,13 +5,25 @@ use std::sync::Arc;
 use rocket::http::Status;
 
 use crate::helpers::{TestApp, jwtapp_cli, now};
-use jwtapp::store::{NewSession, SqliteStore, Store};
+use jwtapp::store::{NewSession, NewUser, SqliteStore, Store};
 use rusqlite::Connection;
 
 fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("db.sqlite3");
     (dir, path)
+}
+
+/// A new user row as the CLI would write it.
+fn user(name: &str) -> NewUser {
+    NewUser {
+        username: name.into(),
+        canonical: jwtapp::auth::usernames::canonical(name),
+        password_hash: "hash".into(),
+        is_admin: false,
+        is_demo: false,
+        now: 1,
+    }
 }
 
 fn schema_version(path: &std::path::Path) -> i64 {
@@ -24,9 +36,7 @@ fn schema_version(path: &std::path::Path) -> i64 {
 fn opening_twice_keeps_the_data_and_the_schema_version() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).expect("first open");
-    store
-        .create_user("alice", "hash", false, 1)
-        .expect("create");
+    store.create_user(&user("alice")).expect("create");
     let version = schema_version(&path);
     drop(store);
 
@@ -66,7 +76,7 @@ fn the_change_marker_moves_when_another_connection_commits() {
     );
 
     let other = SqliteStore::open(&path).expect("another connection");
-    other.create_user("bob", "hash", false, 1).expect("create");
+    other.create_user(&user("bob")).expect("create");
 
     assert_ne!(store.change_marker().expect("marker"), before);
 }
@@ -75,9 +85,7 @@ fn the_change_marker_moves_when_another_connection_commits() {
 fn deleting_a_user_deletes_their_sessions_and_ids_are_not_reused() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).expect("open");
-    let alice = store
-        .create_user("alice", "hash", false, 1)
-        .expect("create");
+    let alice = store.create_user(&user("alice")).expect("create");
     let session = NewSession {
         id: "s1".into(),
         user_id: alice.id,
@@ -87,12 +95,10 @@ fn deleting_a_user_deletes_their_sessions_and_ids_are_not_reused() {
         address: None,
         refresh_jti: "r1".into(),
     };
-    store.create_session(&session).expect("session");
+    store.create_session(&session, 50, 3600).expect("session");
 
     store.delete_user("alice").expect("delete");
-    let again = store
-        .create_user("alice", "hash", false, 1)
-        .expect("re-create");
+    let again = store.create_user(&user("alice")).expect("re-create");
 
     assert_eq!(store.find_session("s1").expect("find"), None);
     assert_ne!(
@@ -263,7 +269,7 @@ fn commits_of_other_connections_move_the_change_marker_read_from_the_wal_index()
 
     let before = server.change_marker().expect("marker");
     assert_eq!(server.change_marker().expect("marker"), before, "stable");
-    cli.create_user("alice", "hash", false, 1).expect("create");
+    cli.create_user(&user("alice")).expect("create");
     let after_create = server.change_marker().expect("marker");
     assert_ne!(after_create, before, "a commit elsewhere is seen");
     cli.set_admin("alice", true, 2).expect("promote");
