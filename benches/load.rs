@@ -463,10 +463,11 @@ fn create_users(path: &Path, hash: &str, count: usize) -> Result<(), Failure> {
     let tx = conn.transaction()?;
     {
         let mut insert = tx.prepare(
-            "INSERT INTO users (username, password_hash, enabled, is_admin, created_at, updated_at) \
-             VALUES (?1, ?2, 1, 0, ?3, ?3)",
+            "INSERT INTO users (username, canonical, password_hash, enabled, is_admin, \
+             created_at, updated_at) VALUES (?1, ?1, ?2, 1, 0, ?3, ?3)",
         )?;
         let now = jsonwebtoken::get_current_timestamp() as i64;
+        // `user{i}` is its own canonical form.
         for i in 0..count {
             insert.execute(rusqlite::params![format!("user{i}"), hash, now])?;
         }
@@ -1010,7 +1011,7 @@ fn whole_check(database: &Path) -> Result<f64, Failure> {
     let keys = TokenKeys::new(SECRET.as_bytes(), &config)?;
     let passwords = Passwords::new(config.argon2_params())?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(database)?);
-    let auth = Auth::new(keys, passwords, store, &config);
+    let auth = Auth::new(keys, passwords, store, &config, false);
     let runtime = rocket::tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -1,6 +1,7 @@
 //! Request bodies with precise errors (415, 413, 400, 422) reported through [`AppError`]:
-//! [`JsonBody`] (where `rocket::serde::json::Json` ignores the media type) and [`FormBody`]
-//! (where `rocket::form::Form` forwards a wrong media type to a 404).
+//! [`JsonBody`] (where `rocket::serde::json::Json` ignores the media type), [`NoBody`] for the
+//! calls whose body carries nothing, and [`FormBody`] (where `rocket::form::Form` forwards a
+//! wrong media type to a 404).
 
 use rocket::data::{self, Data, FromData, Limits};
 use rocket::form::{Form, FromForm};
@@ -15,21 +16,24 @@ use crate::error::AppError;
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
+/// A JSON body must say so. A body without `Content-Type` is what a page on any site can make a
+/// browser send with no CORS preflight (`fetch(url, {mode: "no-cors", body: blob})`), so it is
+/// refused rather than guessed at.
 fn is_json(req: &Request<'_>) -> bool {
-    // No Content-Type at all is taken as JSON (scripts often omit it); a different one is refused.
-    match req.content_type() {
-        None => true,
-        Some(ct) => {
-            ct.is_json() || (ct.top() == "application" && ct.sub().as_str().ends_with("+json"))
-        }
-    }
+    req.content_type().is_some_and(|ct| {
+        ct.is_json() || (ct.top() == "application" && ct.sub().as_str().ends_with("+json"))
+    })
+}
+
+fn not_json() -> AppError {
+    AppError::UnsupportedMediaType(
+        "the request body must be JSON, sent with Content-Type: application/json".into(),
+    )
 }
 
 async fn parse<T: DeserializeOwned>(req: &Request<'_>, data: Data<'_>) -> Result<T, AppError> {
     if !is_json(req) {
-        return Err(AppError::UnsupportedMediaType(
-            "the request body must be JSON (Content-Type: application/json)".into(),
-        ));
+        return Err(not_json());
     }
     let limit = req.limits().get("json").unwrap_or(Limits::JSON);
     let bytes =
@@ -72,6 +76,43 @@ impl<'r, T: DeserializeOwned> FromData<'r> for JsonBody<T> {
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         outcome(req, parse(req, data).await.map(JsonBody))
+    }
+}
+
+/// The body of a call that needs none (`/api/auth/refresh`, `/api/auth/logout`): empty, or JSON
+/// that is ignored (the original Angular client posts `{}`). Anything else is refused like any
+/// JSON body: 415 without a JSON `Content-Type`, 413 over `limits.json`, 400 when it is not JSON.
+#[derive(Debug)]
+pub struct NoBody;
+
+async fn check_ignored(req: &Request<'_>, data: Data<'_>) -> Result<NoBody, AppError> {
+    let limit = req.limits().get("json").unwrap_or(Limits::JSON);
+    let bytes =
+        data.open(limit).into_bytes().await.map_err(|e| {
+            AppError::BadRequest(format!("the request body could not be read: {e}"))
+        })?;
+    if bytes.is_empty() {
+        return Ok(NoBody);
+    }
+    if !is_json(req) {
+        return Err(not_json());
+    }
+    if !bytes.is_complete() {
+        return Err(AppError::PayloadTooLarge(format!(
+            "the request body is larger than the limit of {limit}"
+        )));
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+        .map_err(|e| AppError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+    Ok(NoBody)
+}
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for NoBody {
+    type Error = AppError;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        outcome(req, check_ignored(req, data).await)
     }
 }
 

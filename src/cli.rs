@@ -8,12 +8,13 @@ use std::io::{BufRead, IsTerminal};
 use clap::{Parser, Subcommand};
 use rocket::figment::Figment;
 
-use crate::auth::now;
 use crate::auth::passwords::Passwords;
 use crate::auth::tokens::TokenKeys;
+use crate::auth::{now, usernames};
 use crate::config::{AuthConfig, SigningAlgorithm};
 use crate::routes::minutes;
-use crate::store::{Session, SqliteStore, Store, User, reason};
+use crate::startup;
+use crate::store::{NewUser, Session, SqliteStore, Store, StoreError, User, reason};
 
 /// jwtapp: JSON Web Token authentication for Rocket.
 #[derive(Debug, Parser)]
@@ -63,6 +64,8 @@ pub enum UserCommand {
     Sessions { name: String },
     /// Delete a user and all of their sessions.
     Delete { name: String },
+    /// Give a user a new name (ends their sessions: their tokens carry the old one).
+    Rename { old: String, new: String },
     /// List users.
     List,
 }
@@ -75,31 +78,19 @@ fn fail(e: impl std::fmt::Display) -> CliError {
     CliError(e.to_string())
 }
 
-/// Longest username accepted.
-pub const MAX_USERNAME_CHARS: usize = 64;
-
-/// Usernames are 1–64 characters without spaces or control characters.
-pub fn validate_username(name: &str) -> Result<(), CliError> {
-    let length = name.chars().count();
-    if length == 0 || length > MAX_USERNAME_CHARS {
-        return Err(CliError(format!(
-            "a username must be 1 to {MAX_USERNAME_CHARS} characters long"
-        )));
-    }
-    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(CliError(
-            "a username may not contain spaces or control characters".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Checks the `auth` settings, keys included, and describes them; unknown keys are reported as
-/// warnings.
+/// Runs exactly the checks `serve` runs before it serves (settings, profile rules, keys, the
+/// database) and describes the result; warnings go to standard error.
 pub fn check_config(figment: &Figment) -> Result<String, CliError> {
-    let config = load_config(figment)?;
-    load_keys(&config)?;
-    Ok(format!("profile: {}\n{config:#?}", figment.profile()))
+    let checked = startup::check(figment).map_err(CliError)?;
+    let (_store, _passwords, warnings) = startup::open_store(&checked).map_err(CliError)?;
+    for warning in checked.warnings.iter().chain(&warnings) {
+        eprintln!("warning: {warning}");
+    }
+    Ok(format!(
+        "profile: {}\n{:#?}",
+        figment.profile(),
+        checked.config
+    ))
 }
 
 /// Checks the signing keys and lists them, then the public JWK Set the server publishes.
@@ -145,7 +136,8 @@ fn load_keys(config: &AuthConfig) -> Result<(TokenKeys, bool), CliError> {
     }
 }
 
-/// The validated settings, with a warning on standard error for each unknown key.
+/// The validated settings, with a warning on standard error for each unknown key. (The user and
+/// key commands need no secret, so they run in any profile.)
 fn load_config(figment: &Figment) -> Result<AuthConfig, CliError> {
     for key in AuthConfig::unknown_keys(figment) {
         eprintln!("warning: unknown setting `auth.{key}` is ignored");
@@ -160,21 +152,47 @@ pub fn run_user_command(command: UserCommand, figment: &Figment) -> Result<Strin
     let now = now() as i64;
     match command {
         UserCommand::Add { name, admin } => {
-            validate_username(&name)?;
-            if store.find_user(&name).map_err(fail)?.is_some() {
-                return Err(CliError(format!("a user named {name:?} already exists")));
+            usernames::validate(&name).map_err(fail)?;
+            let canonical = usernames::canonical(&name);
+            // Refused before the password is asked for; the insert checks again.
+            if let Some(existing) = store
+                .find_users_by_canonical(&canonical)
+                .map_err(fail)?
+                .first()
+            {
+                return Err(fail(StoreError::UsernameTaken {
+                    existing: existing.username.clone(),
+                }));
             }
             let hash = new_password_hash(&config)?;
-            store.create_user(&name, &hash, admin, now).map_err(fail)?;
+            store
+                .create_user(&NewUser {
+                    username: name.clone(),
+                    canonical,
+                    password_hash: hash,
+                    is_admin: admin,
+                    is_demo: false,
+                    now,
+                })
+                .map_err(fail)?;
             Ok(format!(
                 "created {}{name}",
                 if admin { "administrator " } else { "user " }
             ))
         }
+        UserCommand::Rename { old, new } => {
+            let user = existing_user(&store, &old)?;
+            usernames::validate(&new).map_err(fail)?;
+            let ended = store
+                .rename_user(&user.username, &new, &usernames::canonical(&new), now)
+                .map_err(fail)?;
+            Ok(format!(
+                "renamed {} to {new}; {ended} session(s) ended",
+                user.username
+            ))
+        }
         UserCommand::Passwd { name } => {
-            if store.find_user(&name).map_err(fail)?.is_none() {
-                return Err(CliError(format!("no user named {name:?}")));
-            }
+            let name = existing_user(&store, &name)?.username;
             let hash = new_password_hash(&config)?;
             let ended = store
                 .change_password(&name, &hash, None, now)
@@ -184,18 +202,22 @@ pub fn run_user_command(command: UserCommand, figment: &Figment) -> Result<Strin
             ))
         }
         UserCommand::Disable { name } => {
+            let name = existing_user(&store, &name)?.username;
             store.set_enabled(&name, false, now).map_err(fail)?;
             Ok(format!("disabled {name} and ended their sessions"))
         }
         UserCommand::Enable { name } => {
+            let name = existing_user(&store, &name)?.username;
             store.set_enabled(&name, true, now).map_err(fail)?;
             Ok(format!("enabled {name}"))
         }
         UserCommand::GrantAdmin { name } => {
+            let name = existing_user(&store, &name)?.username;
             store.set_admin(&name, true, now).map_err(fail)?;
             Ok(format!("{name} is now an administrator"))
         }
         UserCommand::RemoveAdmin { name } => {
+            let name = existing_user(&store, &name)?.username;
             store.set_admin(&name, false, now).map_err(fail)?;
             Ok(format!("{name} is no longer an administrator"))
         }
@@ -209,10 +231,14 @@ pub fn run_user_command(command: UserCommand, figment: &Figment) -> Result<Strin
         UserCommand::Sessions { name } => {
             let user = existing_user(&store, &name)?;
             let idle = config.refresh_idle_secs as i64;
-            let sessions = store.live_sessions(user.id, now, idle).map_err(fail)?;
+            let limit = config.max_sessions_per_user;
+            let sessions = store
+                .live_sessions(user.id, now, idle, limit)
+                .map_err(fail)?;
             Ok(format_sessions(&sessions))
         }
         UserCommand::Delete { name } => {
+            let name = existing_user(&store, &name)?.username;
             store.delete_user(&name).map_err(fail)?;
             Ok(format!("deleted {name} and their sessions"))
         }
@@ -220,11 +246,27 @@ pub fn run_user_command(command: UserCommand, figment: &Figment) -> Result<Strin
     }
 }
 
+/// The user a command names: the one with exactly that spelling, or else the one with its
+/// canonical form (`jwtapp user disable ALICE` finds `alice`). Several users of one canonical
+/// form (a database from before the rule) must be named exactly.
 fn existing_user(store: &SqliteStore, name: &str) -> Result<User, CliError> {
-    store
-        .find_user(name)
-        .map_err(fail)?
-        .ok_or_else(|| CliError(format!("no user named {name:?}")))
+    if let Some(user) = store.find_user(name).map_err(fail)? {
+        return Ok(user);
+    }
+    let mut found = store
+        .find_users_by_canonical(&usernames::canonical(name))
+        .map_err(fail)?;
+    match found.len() {
+        0 => Err(CliError(format!("no user named {name:?}"))),
+        1 => Ok(found.remove(0)),
+        _ => {
+            let names: Vec<String> = found.iter().map(|u| format!("{:?}", u.username)).collect();
+            Err(CliError(format!(
+                "{name:?} matches several users ({}): name one exactly",
+                names.join(", ")
+            )))
+        }
+    }
 }
 
 fn format_sessions(sessions: &[Session]) -> String {

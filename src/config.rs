@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use rocket::figment::error::{Actual, Kind};
 use rocket::figment::{Figment, value::Value};
 use serde::Deserialize;
 
@@ -36,6 +37,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "private_key_file",
     "key_id",
     "retired_keys",
+    "public_origin",
+    "hsts_max_age_secs",
+    "max_sessions_per_user",
 ];
 
 /// Every key a `retired_keys` entry understands; others are warned about like unknown `auth` keys.
@@ -99,6 +103,14 @@ pub struct AuthConfig {
     pub key_id: Option<String>,
     /// Keys that no longer sign but still verify the tokens they signed.
     pub retired_keys: Vec<RetiredKey>,
+    /// The origin browsers see this site at (`https://auth.example.com`). When set, a browser's
+    /// write must come from exactly this origin; when unset, from the request's `Host` with
+    /// `https` when `cookie_secure` is on and `http` otherwise.
+    pub public_origin: Option<String>,
+    /// `Strict-Transport-Security: max-age` sent with `cookie_secure`; 0 sends none.
+    pub hsts_max_age_secs: u64,
+    /// Live sessions a user may have; a login past it ends the least recently used. 1 to 1000.
+    pub max_sessions_per_user: u32,
 }
 
 /// A key that only verifies: one of `secret` (HS256), `public_key`/`public_key_file` (Ed25519
@@ -194,6 +206,9 @@ impl Default for AuthConfig {
             private_key_file: None,
             key_id: None,
             retired_keys: Vec::new(),
+            public_origin: None,
+            hsts_max_age_secs: 31_536_000,
+            max_sessions_per_user: 50,
         }
     }
 }
@@ -232,6 +247,9 @@ impl fmt::Debug for AuthConfig {
             .field("private_key_file", &self.private_key_file)
             .field("key_id", &self.key_id)
             .field("retired_keys", &self.retired_keys)
+            .field("public_origin", &self.public_origin)
+            .field("hsts_max_age_secs", &self.hsts_max_age_secs)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
             .finish()
     }
 }
@@ -246,7 +264,8 @@ fn invalid(key: &str, why: impl fmt::Display) -> ConfigError {
 }
 
 /// One line per problem, each naming the key as written in `Rocket.toml` (`auth.some_key`) and
-/// where the bad value came from.
+/// where the bad value came from. Values are never repeated: any of them may be (or, for a
+/// mangled `ROCKET_AUTH`, contain) a secret or a private key.
 fn describe_figment_error(error: rocket::figment::Error) -> ConfigError {
     let lines: Vec<String> = error
         .into_iter()
@@ -265,10 +284,59 @@ fn describe_figment_error(error: rocket::figment::Error) -> ConfigError {
                 .as_ref()
                 .map(|m| format!(" (from {})", m.name))
                 .unwrap_or_default();
-            format!("{key}: {}{source}", e.kind)
+            let problem = if path.is_empty() && matches!(e.kind, Kind::InvalidType(..)) {
+                "cannot be read as a table of settings; check its syntax, for example \
+                 ROCKET_AUTH='{secret=\"...\",access_ttl_secs=900}' (the value is not shown: \
+                 it may hold a secret)"
+                    .to_owned()
+            } else {
+                describe_kind(&e.kind)
+            };
+            format!("{key}: {problem}{source}")
         })
         .collect();
     ConfigError(lines.join("; "))
+}
+
+/// What is wrong with a value, without the value.
+fn describe_kind(kind: &Kind) -> String {
+    match kind {
+        Kind::InvalidType(actual, expected) => {
+            format!("expected {expected}, found {}", kind_of(actual))
+        }
+        Kind::InvalidValue(actual, expected) => {
+            format!("expected {expected}, found another {}", kind_of(actual))
+        }
+        Kind::InvalidLength(length, expected) => {
+            format!("expected {expected}, found {length} item(s)")
+        }
+        Kind::UnknownVariant(_, expected) => format!("must be one of {}", expected.join(", ")),
+        Kind::UnknownField(field, _) => format!("has an unknown field `{field}`"),
+        Kind::MissingField(field) => format!("is missing `{field}`"),
+        Kind::DuplicateField(field) => format!("has `{field}` twice"),
+        Kind::ISizeOutOfRange(_) | Kind::USizeOutOfRange(_) => "is out of range".to_owned(),
+        Kind::Unsupported(actual) | Kind::UnsupportedKey(actual, _) => {
+            format!("cannot be {}", kind_of(actual))
+        }
+        // Messages come from deserializers and may quote the input.
+        Kind::Message(_) => "is not a valid value".to_owned(),
+    }
+}
+
+/// The kind of a value as the error reports it, never its content.
+fn kind_of(actual: &Actual) -> &'static str {
+    match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer",
+        Actual::Float(_) => "a floating-point number",
+        Actual::Char(_) | Actual::Str(_) => "a string",
+        Actual::Bytes(_) => "bytes",
+        Actual::Unit => "an empty value",
+        Actual::Option => "an optional value",
+        Actual::Seq => "a list",
+        Actual::Map => "a table",
+        _ => "a value of another kind",
+    }
 }
 
 /// Longest lifetime accepted for any token: ten years, far below where `i64`/`u64` arithmetic could overflow.
@@ -410,6 +478,22 @@ impl AuthConfig {
                     "{:?} is not accepted: use \"lax\" (the default) or \"strict\"",
                     self.cookie_same_site
                 ),
+            ));
+        }
+        if let Some(origin) = &self.public_origin {
+            validate_origin(origin)
+                .map_err(|why| invalid("public_origin", format!("{origin:?}: {why}")))?;
+        }
+        if self.hsts_max_age_secs > MAX_TTL_SECS {
+            return Err(invalid(
+                "hsts_max_age_secs",
+                format!("must be at most {MAX_TTL_SECS} (0 sends no header)"),
+            ));
+        }
+        if !(1..=1000).contains(&self.max_sessions_per_user) {
+            return Err(invalid(
+                "max_sessions_per_user",
+                "must be between 1 and 1000",
             ));
         }
         if self.reissue_threshold_secs > MAX_TTL_SECS {

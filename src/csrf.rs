@@ -19,6 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use rocket::data::{self, Data, FromData};
+use rocket::fairing::{Fairing, Info, Kind};
 use rocket::form::FromForm;
 use rocket::http::Method;
 use rocket::request::{FromRequest, Outcome, Request};
@@ -29,6 +30,7 @@ use crate::auth::tokens::random_id;
 use crate::body::{outcome, parse_form, read_form_text};
 use crate::cookies::CookiePolicy;
 use crate::error::{AppError, managed};
+use crate::headers::Cors;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -145,10 +147,80 @@ pub fn is_unsafe(method: Method) -> bool {
     )
 }
 
+/// The origin browsers see this site at, as writes from our own pages carry it in `Origin`.
+/// Managed by Rocket.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// `public_origin`, normalised, when configured.
+    public_origin: Option<(String, String)>,
+    /// Otherwise the scheme our pages are served with: https with `cookie_secure`, else http.
+    scheme: &'static str,
+}
+
+/// `scheme://host[:port]` as `(scheme, host[:port])`, lower-cased and without the scheme's
+/// default port (browsers leave it out of `Origin`; a proxy may spell it out in `Host`).
+/// `None` for anything else, `null` included.
+fn normalize_origin(origin: &str) -> Option<(String, String)> {
+    let (scheme, authority) = origin.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return None,
+    };
+    let authority = authority.to_ascii_lowercase();
+    let authority = authority
+        .strip_suffix(default_port)
+        .unwrap_or(&authority)
+        .to_owned();
+    if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
+        return None;
+    }
+    Some((scheme, authority))
+}
+
+impl Site {
+    /// From `public_origin` (already validated) and `cookie_secure`.
+    pub fn new(public_origin: Option<&str>, cookie_secure: bool) -> Site {
+        Site {
+            public_origin: public_origin.and_then(normalize_origin),
+            scheme: if cookie_secure { "https" } else { "http" },
+        }
+    }
+
+    /// True when `origin` is this site: exactly `public_origin` when set, else the expected
+    /// scheme with the request's `Host`.
+    pub fn is_own_origin(&self, origin: &str, req: &Request<'_>) -> bool {
+        let Some(origin) = normalize_origin(origin) else {
+            return false;
+        };
+        if let Some(public) = &self.public_origin {
+            return origin == *public;
+        }
+        let Some(host) = request_host(req) else {
+            return false;
+        };
+        let expected = format!("{}://{host}", self.scheme);
+        normalize_origin(&expected).is_some_and(|own| own == origin)
+    }
+}
+
+/// The host the request was sent to. Rocket fills `host()` from the Host header (HTTP/1) or the
+/// authority (HTTP/2). A request without either (HTTP/1.0, test clients) is taken to be for the
+/// configured address. Behind a reverse proxy, the proxy must pass the original `Host` on.
+fn request_host(req: &Request<'_>) -> Option<String> {
+    req.host()
+        .map(|host| host.to_string())
+        .or_else(|| req.headers().get_one("Host").map(str::to_owned))
+        .or_else(|| {
+            let config = req.rocket().config();
+            Some(format!("{}:{}", config.address, config.port))
+        })
+}
+
 /// True when the browser says the request was made by another site: `Sec-Fetch-Site` is
-/// anything but `same-origin` or `none` (a user's own navigation), or `Origin` is not the
-/// scheme-less `Host` the request was sent to (`Origin: null` included). Either is enough to
-/// refuse. Behind a reverse proxy, the proxy must pass the original `Host` on.
+/// anything but `same-origin` or `none` (a user's own navigation), or `Origin` is not this site
+/// (see [`Site::is_own_origin`]; `Origin: null` included). Either is enough to refuse.
 pub fn is_cross_site(req: &Request<'_>) -> bool {
     if let Some(site) = req.headers().get_one("Sec-Fetch-Site")
         && !matches!(site, "same-origin" | "none")
@@ -158,25 +230,82 @@ pub fn is_cross_site(req: &Request<'_>) -> bool {
     let Some(origin) = req.headers().get_one("Origin") else {
         return false;
     };
-    let (authority, default_port) = match origin.split_once("://") {
-        Some(("https", authority)) => (authority, ":443"),
-        Some(("http", authority)) => (authority, ":80"),
-        // `Origin: null` (sandboxed frames, some redirects) or a scheme we do not serve.
-        _ => return true,
-    };
-    // Rocket fills `host()` from the Host header (HTTP/1) or the authority (HTTP/2). A request
-    // without either (HTTP/1.0, test clients) is compared with the configured address instead.
-    let host = req
-        .host()
-        .map(|host| host.to_string())
-        .or_else(|| req.headers().get_one("Host").map(str::to_owned))
-        .unwrap_or_else(|| {
-            let config = req.rocket().config();
-            format!("{}:{}", config.address, config.port)
-        });
-    // Browsers leave the default port out of `Origin`; a proxy may spell it out in `Host`.
-    let host = host.strip_suffix(default_port).unwrap_or(&host);
-    !authority.eq_ignore_ascii_case(host)
+    !req.rocket()
+        .state::<Site>()
+        .is_some_and(|site| site.is_own_origin(origin, req))
+}
+
+/// The message of a refused JSON login from a foreign page.
+const FOREIGN_LOGIN: &str = "a browser may call the login API only from this site or an origin \
+                             listed in cors_origins";
+
+/// The JSON login's cross-site check. A page on any site can make its visitors' browsers post to
+/// `/api/auth/login`, and every failure would count against the visitor's address: enough of
+/// them lock the visitor out. So a browser's request must come from this site or an allowed
+/// origin (`cors_origins`, such as the original Angular client): an `Origin` that is neither
+/// (`null` included), or, without `Origin`, `Sec-Fetch-Site: cross-site` or `same-site`, is
+/// refused with 403 before anything is counted. Requests with neither header are not made by a
+/// browser (curl, servers, mobile apps) and pass.
+pub struct BrowserLogin;
+
+fn check_browser_login(req: &Request<'_>) -> Result<(), AppError> {
+    let foreign = || Err(AppError::Forbidden(FOREIGN_LOGIN.into()));
+    match req.headers().get_one("Origin") {
+        Some(origin) => {
+            let own = managed::<Site>(req)?.is_own_origin(origin, req);
+            let allowed = managed::<Cors>(req)?.allows(origin);
+            if own || allowed { Ok(()) } else { foreign() }
+        }
+        None => match req.headers().get_one("Sec-Fetch-Site") {
+            Some("cross-site" | "same-site") => foreign(),
+            _ => Ok(()),
+        },
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for BrowserLogin {
+    type Error = AppError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AppError> {
+        match check_browser_login(req) {
+            Ok(()) => Outcome::Success(BrowserLogin),
+            Err(e) => e.fail(req),
+        }
+    }
+}
+
+/// Rocket turns a form `POST` whose body starts with `_method=...` into that method before
+/// routing. A method that changes nothing (GET, HEAD, OPTIONS, TRACE) would let a cross-site
+/// form skip every check made of writes, so such a request is refused with 400; any other
+/// override is an unsafe method and is checked like the POST it came as.
+pub struct MethodOverride;
+
+#[rocket::async_trait]
+impl Fairing for MethodOverride {
+    fn info(&self) -> Info {
+        Info {
+            name: "Refuse _method overrides to safe methods",
+            kind: Kind::Request,
+        }
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, data: &mut Data<'_>) {
+        let overridden = req.method() != Method::Post
+            && req.content_type().is_some_and(|ct| ct.is_form())
+            && data.peek(b"_method=".len()).await.starts_with(b"_method=");
+        if overridden && !is_unsafe(req.method()) {
+            let error = AppError::BadRequest(format!(
+                "a form posted with _method={} is refused: send a real {} request instead",
+                req.method(),
+                req.method()
+            ));
+            error.remember(req);
+            // No route answers CONNECT, so no handler runs and the catcher reports the error
+            // remembered above.
+            req.set_method(Method::Connect);
+        }
+    }
 }
 
 /// Where a request came from, for handlers that decide themselves (see `POST /logout`).

@@ -31,6 +31,11 @@ impl Cors {
         }
     }
 
+    /// True when `origin` is one of the configured origins.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.origins.contains(origin)
+    }
+
     /// The request's `Origin` when it is one we grant.
     fn granted_origin<'r>(&self, req: &'r Request<'_>) -> Option<&'r str> {
         req.headers()
@@ -100,6 +105,37 @@ impl Fairing for PageHeaders {
         res.set_raw_header("Content-Security-Policy", PAGE_CSP);
         if !res.headers().contains("Cache-Control") {
             res.set_raw_header("Cache-Control", "no-store");
+        }
+    }
+}
+
+/// `Strict-Transport-Security` on every response when the site is served over HTTPS
+/// (`cookie_secure`) and `hsts_max_age_secs` is not 0: browsers then refuse plain HTTP to this
+/// host for that long. Managed by Rocket; the header value, or `None` to send none.
+#[derive(Debug, Clone)]
+pub struct Hsts(pub Option<String>);
+
+impl Hsts {
+    pub fn new(cookie_secure: bool, max_age_secs: u64) -> Hsts {
+        Hsts((cookie_secure && max_age_secs > 0).then(|| format!("max-age={max_age_secs}")))
+    }
+}
+
+/// Adds [`Hsts`] to every response, pages, API and errors alike.
+pub struct HstsHeader;
+
+#[rocket::async_trait]
+impl Fairing for HstsHeader {
+    fn info(&self) -> Info {
+        Info {
+            name: "Strict-Transport-Security",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        if let Some(Hsts(Some(value))) = req.rocket().state::<Hsts>() {
+            res.set_raw_header("Strict-Transport-Security", value.clone());
         }
     }
 }

@@ -14,27 +14,21 @@ pub mod error;
 pub mod headers;
 pub mod routes;
 pub mod sample;
+pub mod startup;
 pub mod store;
-
-use std::sync::Arc;
 
 use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::shield::{Frame, Referrer, Shield};
 use rocket::{Build, Rocket};
 
-use auth::passwords::Passwords;
-use auth::tokens::{TokenKeys, TokenType};
-use auth::{Auth, now};
-use config::{AuthConfig, secret_advice};
+use auth::Auth;
 use cookies::CookiePolicy;
-use csrf::Csrf;
-use headers::{ApiHeaders, Cors, PageHeaders};
+use csrf::{Csrf, MethodOverride, Site};
+use headers::{ApiHeaders, Cors, Hsts, HstsHeader, PageHeaders};
 use routes::well_known::Jwks;
-use store::{SqliteStore, Store};
 
-/// The demo accounts of the original example, created in the debug profile on an empty database.
-pub const DEMO_USERS: &[(&str, &str, bool)] = &[("admin", "admin", true), ("user", "user", false)];
+pub use startup::DEMO_USERS;
 
 /// The application, configured by `figment` (normally `rocket::Config::figment()`: `Rocket.toml`
 /// and `ROCKET_*` variables). Settings are checked when it ignites; a bad one stops the launch.
@@ -49,6 +43,8 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                         .manage(services.cors)
                         .manage(services.cookies)
                         .manage(services.csrf)
+                        .manage(services.site)
+                        .manage(services.hsts)
                         .manage(services.jwks)),
                     Err(message) => {
                         log::error!("jwtapp cannot start: {message}");
@@ -64,8 +60,10 @@ pub fn rocket(figment: Figment) -> Rocket<Build> {
                 }
             })
         }))
+        .attach(MethodOverride)
         .attach(ApiHeaders)
         .attach(PageHeaders)
+        .attach(HstsHeader)
         // nosniff (Shield's default), no framing, and no full URLs leaking to other sites.
         .attach(
             Shield::default()
@@ -107,114 +105,65 @@ fn with_jwtapp_defaults(figment: Figment) -> Figment {
     })
 }
 
-fn is_debug(figment: &Figment) -> bool {
-    figment.profile() == rocket::Config::DEBUG_PROFILE
-}
-
 /// The services the routes use, managed by Rocket.
 struct Services {
     auth: Auth,
     cors: Cors,
     cookies: CookiePolicy,
     csrf: Csrf,
+    site: Site,
+    hsts: Hsts,
     jwks: Jwks,
 }
 
 /// Reads the settings, opens the store and builds the services. Errors are one readable line.
 async fn setup(figment: &Figment) -> Result<Services, String> {
-    for key in AuthConfig::unknown_keys(figment) {
-        log::warn!(
-            "Rocket.toml: unknown setting `auth.{key}` is ignored (a typo, or a setting of a newer jwtapp?)"
-        );
+    let checked = startup::check(figment)?;
+    for warning in &checked.warnings {
+        log::warn!("{warning}");
     }
-    let config = AuthConfig::from_figment(figment).map_err(|e| e.to_string())?;
-    let debug = is_debug(figment);
-
-    let secret: Vec<u8> = match &config.secret {
-        Some(secret) => secret.as_bytes().to_vec(),
-        None if debug => {
-            log::warn!(
-                "auth.secret is not set: using a random signing secret for this run \
-                 (debug profile only; tokens do not survive a restart)"
-            );
-            let mut random = vec![0u8; 32];
-            rand::fill(&mut random[..]);
-            random
-        }
-        None => {
-            return Err(format!(
-                "auth.secret is required outside the debug profile: it {}",
-                secret_advice()
-            ));
-        }
-    };
-    if config.demo_users && !debug {
-        return Err("auth.demo_users may only be enabled in the debug profile".into());
-    }
-
-    let keys = TokenKeys::new(&secret, &config).map_err(|e| e.to_string())?;
-    // Fail at start, not on the first request, if the JWT crypto backend or the key is unusable.
-    let probe = keys
-        .mint(
-            TokenType::Access,
-            "probe",
-            "probe",
-            "probe",
-            now(),
-            u64::MAX,
-        )
-        .map_err(|e| format!("cannot sign tokens: {e}"))?;
-    keys.verify(&probe.token, TokenType::Access, now())
-        .map_err(|e| format!("cannot verify tokens: {e}"))?;
+    let keys = &checked.keys;
     log::info!(
         "signing tokens with key {} ({} key(s) verify)",
         keys.active_key_id(),
         keys.key_infos().len()
     );
-
-    let (store, passwords) = {
-        let config = config.clone();
-        rocket::tokio::task::spawn_blocking(move || open_store(&config))
-            .await
-            .map_err(|e| format!("start-up task failed: {e}"))??
-    };
-    let csrf = Csrf::new(&secret).map_err(|e| format!("auth.secret: {e}"))?;
+    let (checked, store, passwords) = rocket::tokio::task::spawn_blocking(move || {
+        let (store, passwords, warnings) = startup::open_store(&checked)?;
+        for warning in warnings {
+            log::warn!("{warning}");
+        }
+        log::info!(
+            "database {}: other processes' changes are seen through the {}",
+            checked.config.database.display(),
+            store.change_detection()
+        );
+        if checked.config.demo_users && startup::seed_demo_users(&store, &passwords)? {
+            log::warn!(
+                "created the demo accounts admin/admin (administrator) and user/user: for trying \
+                 jwtapp out only; they cannot log in outside the debug profile"
+            );
+        }
+        Ok::<_, String>((checked, startup::shared(store), passwords))
+    })
+    .await
+    .map_err(|e| format!("start-up task failed: {e}"))??;
+    let config = &checked.config;
+    let csrf = Csrf::new(&checked.secret).map_err(|e| format!("auth.secret: {e}"))?;
     if config.reissue_threshold() < config.reissue_threshold_secs {
         log::info!(
             "auth.reissue_threshold_secs: using {} s, half the access lifetime",
             config.reissue_threshold()
         );
     }
-    let jwks = Jwks::new(keys.jwks());
+    let jwks = Jwks::new(checked.keys.jwks());
     Ok(Services {
-        auth: Auth::new(keys, passwords, store, &config),
         cors: Cors::new(config.cors_origins.clone()),
-        cookies: CookiePolicy::new(&config),
+        cookies: CookiePolicy::new(config),
         csrf,
+        site: Site::new(config.public_origin.as_deref(), config.cookie_secure),
+        hsts: Hsts::new(config.cookie_secure, config.hsts_max_age_secs),
         jwks,
+        auth: Auth::new(checked.keys, passwords, store, config, checked.debug),
     })
-}
-
-/// Opens the database and, where configured, seeds the demo accounts. Blocking.
-fn open_store(config: &AuthConfig) -> Result<(Arc<dyn Store>, Passwords), String> {
-    let store = SqliteStore::open(&config.database)
-        .map_err(|e| format!("auth.database ({}): {e}", config.database.display()))?;
-    log::info!(
-        "database {}: other processes' changes are seen through the {}",
-        config.database.display(),
-        store.change_detection()
-    );
-    let passwords = Passwords::new(config.argon2_params()).map_err(|e| e.to_string())?;
-    if config.demo_users && store.count_users().map_err(|e| e.to_string())? == 0 {
-        for (username, password, is_admin) in DEMO_USERS {
-            let hash = passwords.hash(password).map_err(|e| e.to_string())?;
-            store
-                .create_user(username, &hash, *is_admin, now() as i64)
-                .map_err(|e| e.to_string())?;
-        }
-        log::warn!(
-            "created the demo accounts admin/admin (administrator) and user/user: for trying jwtapp out only"
-        );
-    }
-    Ok((Arc::new(store), passwords))
 }

@@ -12,6 +12,8 @@ mod support;
 
 #[path = "security/accounts.rs"]
 mod accounts;
+#[path = "security/hardening.rs"]
+mod hardening;
 #[path = "security/keys.rs"]
 mod keys;
 #[path = "security/rotation.rs"]

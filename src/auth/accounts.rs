@@ -61,8 +61,9 @@ impl Auth {
         let store = Arc::clone(&self.store);
         let user_id = principal.user_id;
         let idle = self.rotation.idle_secs;
+        let limit = self.max_sessions;
         let now = now() as i64;
-        Ok(blocking(move || store.live_sessions(user_id, now, idle)).await?)
+        Ok(blocking(move || store.live_sessions(user_id, now, idle, limit)).await?)
     }
 
     /// Ends one of the caller's own sessions; any other id is "not found" (even another user's,
@@ -125,7 +126,12 @@ impl Auth {
         Passwords::check_policy(new).map_err(|e| AuthError::Refused(e.to_string()))?;
         let attempt = self
             .throttle
-            .begin(&principal.username, client.ip, now())
+            .begin(
+                &super::usernames::canonical(&principal.username),
+                client.ip,
+                now(),
+            )
+            .await
             .map_err(|t| AuthError::Throttled {
                 retry_after: t.retry_after,
             })?;
@@ -156,8 +162,15 @@ impl Auth {
         })
         .await?;
         self.live.invalidate();
-        let ended = changed?;
-        self.throttle.succeeded(attempt);
+        let ended = match changed {
+            Ok(ended) => ended,
+            Err(e @ AuthError::WrongPassword) => {
+                attempt.failed();
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        attempt.succeeded();
         log::info!(
             target: "jwtapp::security",
             "user {:?} changed their password; {ended} other session(s) ended",

@@ -18,17 +18,22 @@ use crate::cookies::{CookiePolicy, SessionCookies};
 use crate::csrf;
 use crate::error::{AppError, managed};
 
-/// True when the request carries an `Authorization` header with the Bearer scheme. Such a header
-/// wins over cookies; any other scheme (say, Basic from a proxy in front) is not ours to judge.
-fn has_bearer_header(req: &Request<'_>) -> bool {
-    req.headers().get("Authorization").any(|value| {
-        value
-            .get(..7)
-            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer "))
-    })
+/// True when `value` names the Bearer scheme (in any case), whatever follows: `Bearer`,
+/// `bearer <token>`, `Bearer\t<token>`. Such a header is the request's credential, good or bad.
+fn is_bearer(value: &str) -> bool {
+    let scheme = value.split([' ', '\t']).next().unwrap_or_default();
+    scheme.eq_ignore_ascii_case("bearer")
 }
 
-/// The token of an `Authorization: Bearer <token>` header.
+/// True when the request carries an `Authorization` header with the Bearer scheme. Such a header
+/// wins over cookies, and a malformed one is a 401, never a fall-through to the cookies: any
+/// other scheme (say, Basic from a proxy in front) is not ours to judge.
+fn has_bearer_header(req: &Request<'_>) -> bool {
+    req.headers().get("Authorization").any(is_bearer)
+}
+
+/// The token of an `Authorization: Bearer <token>` header: the scheme, one space, the token
+/// (RFC 6750).
 fn bearer_token<'r>(req: &'r Request<'_>) -> Result<&'r str, AuthError> {
     let mut values = req.headers().get("Authorization");
     let value = values.next().ok_or(AuthError::MissingToken(
@@ -40,16 +45,18 @@ fn bearer_token<'r>(req: &'r Request<'_>) -> Result<&'r str, AuthError> {
         ));
     }
     let malformed = AuthError::MissingToken("the Authorization header must be `Bearer <token>`");
-    let (scheme, token) = value.split_once(' ').ok_or(malformed)?;
-    let token = token.trim();
-    let well_formed =
-        scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= MAX_TOKEN_LEN;
-    if !well_formed {
-        return Err(AuthError::MissingToken(
-            "the Authorization header must be `Bearer <token>`",
-        ));
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return Err(malformed);
+    };
+    let well_formed = scheme.eq_ignore_ascii_case("bearer")
+        && !token.is_empty()
+        && token.len() <= MAX_TOKEN_LEN
+        && !token.contains(char::is_whitespace);
+    if well_formed {
+        Ok(token)
+    } else {
+        Err(malformed)
     }
-    Ok(token)
 }
 
 /// How a caller proved who they are.

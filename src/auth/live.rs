@@ -21,6 +21,8 @@ pub struct UserStatus {
     pub id: i64,
     pub enabled: bool,
     pub is_admin: bool,
+    /// A demo account, usable in the debug profile only.
+    pub is_demo: bool,
 }
 
 /// The parts of a login that authorization depends on.
@@ -38,6 +40,7 @@ impl From<User> for UserStatus {
             id: user.id,
             enabled: user.enabled,
             is_admin: user.is_admin,
+            is_demo: user.is_demo,
         }
     }
 }

@@ -13,6 +13,7 @@ mod pruning;
 pub mod rotation;
 pub mod throttle;
 pub mod tokens;
+pub mod usernames;
 mod verified;
 
 use std::net::IpAddr;
@@ -179,6 +180,10 @@ pub struct Auth {
     /// An access cookie with less than this many seconds left is reissued.
     reissue_threshold: u64,
     prune_interval: std::time::Duration,
+    /// Live sessions a user may have (`max_sessions_per_user`).
+    max_sessions: u32,
+    /// Whether demo accounts may be used (the debug profile only).
+    demo_accounts_allowed: bool,
     /// Bounds concurrent argon2 work to the number of cores: a flood of logins then queues
     /// instead of taking 19 MiB and a blocking thread each, and cannot starve other requests.
     hashing: Semaphore,
@@ -190,6 +195,7 @@ impl Auth {
         passwords: Passwords,
         store: Arc<dyn Store>,
         config: &AuthConfig,
+        demo_accounts_allowed: bool,
     ) -> Auth {
         let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
         Auth {
@@ -205,6 +211,8 @@ impl Auth {
             api_rotation: config.api_refresh_rotation,
             reissue_threshold: config.reissue_threshold(),
             prune_interval: std::time::Duration::from_secs(config.prune_interval_secs),
+            max_sessions: config.max_sessions_per_user,
+            demo_accounts_allowed,
             hashing: Semaphore::new(parallelism),
         }
     }
@@ -224,7 +232,7 @@ impl Auth {
     /// Checks the credentials and starts a new login. Unknown user, wrong password and disabled
     /// account all take the same time and give the same [`AuthError::InvalidCredentials`].
     /// Past the throttling limits the answer is [`AuthError::Throttled`], before any password
-    /// work.
+    /// work. The username is looked up by its canonical form (see [`usernames`]).
     pub async fn login(
         &self,
         username: String,
@@ -232,9 +240,11 @@ impl Auth {
         client: ClientInfo,
     ) -> Result<Login, AuthError> {
         let now = now();
+        let canonical = usernames::canonical(&username);
         let attempt = self
             .throttle
-            .begin(&username, client.ip, now)
+            .begin(&canonical, client.ip, now)
+            .await
             .map_err(|t| AuthError::Throttled {
                 retry_after: t.retry_after,
             })?;
@@ -252,26 +262,51 @@ impl Auth {
             address: client.ip.map(|ip| ip.to_string()),
             refresh_jti: refresh_jti.clone(),
         };
+        let (max_sessions, idle_secs) = (self.max_sessions, self.rotation.idle_secs);
+        let demo_allowed = self.demo_accounts_allowed;
         let _permit = self.hashing_permit().await?;
         let user: Option<User> = blocking(move || {
-            let user = store.find_user(&username)?;
+            let found = store.find_users_by_canonical(&canonical)?;
+            // Two accounts of one canonical form (a database from before the rule) are both
+            // refused until an administrator renames one: neither may use the other's budget.
+            let user = match found.as_slice() {
+                [user] => Some(user),
+                [] => None,
+                clashing => {
+                    let names: Vec<&str> = clashing.iter().map(|u| u.username.as_str()).collect();
+                    log::warn!(
+                        "login refused: {names:?} share one canonical username; rename or delete \
+                         all but one (`jwtapp user rename OLD NEW`)"
+                    );
+                    None
+                }
+            };
             let matched =
                 passwords.verify(&password, user.as_ref().map(|u| u.password_hash.as_str()));
             match user {
-                Some(user) if matched && user.enabled => {
-                    rehash_if_weaker(store.as_ref(), &passwords, &user, &password, now);
-                    store.create_session(&NewSession {
-                        user_id: user.id,
-                        ..new_session
-                    })?;
-                    Ok(Some(user))
+                Some(user) if matched && user.enabled && (demo_allowed || !user.is_demo) => {
+                    rehash_if_weaker(store.as_ref(), &passwords, user, &password, now);
+                    store.create_session(
+                        &NewSession {
+                            user_id: user.id,
+                            ..new_session
+                        },
+                        max_sessions,
+                        idle_secs,
+                    )?;
+                    Ok(Some(user.clone()))
                 }
                 _ => Ok(None),
             }
         })
         .await?;
-        let user = user.ok_or(AuthError::InvalidCredentials)?;
-        self.throttle.succeeded(attempt);
+        let Some(user) = user else {
+            attempt.failed();
+            return Err(AuthError::InvalidCredentials);
+        };
+        attempt.succeeded();
+        // The session cap may have ended another login of this user.
+        self.live.invalidate();
         let principal = Principal {
             user_id: user.id,
             username: user.username,
@@ -505,7 +540,7 @@ impl Auth {
         now: u64,
     ) -> Result<Principal, AuthError> {
         let user = match user {
-            Some(user) if user.enabled => user,
+            Some(user) if user.enabled && (self.demo_accounts_allowed || !user.is_demo) => user,
             _ => return Err(AuthError::UserUnavailable),
         };
         let now = now as i64;

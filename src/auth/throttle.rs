@@ -6,13 +6,21 @@
 //! - failures per address alone (`login_address_ceiling`): one place cannot spread its guesses
 //!   over many usernames either.
 //!
-//! A username is counted whether or not it exists, so a 429 reveals nothing about accounts.
-//! An attempt is counted *before* the password is checked and forgiven when it succeeds: many
-//! concurrent guesses cannot all slip in under the limit, and successful logins cost nothing.
+//! A username is counted under its canonical form (see `usernames`), whether or not it exists,
+//! so a 429 reveals nothing about accounts and look-alike spellings share one budget.
+//!
+//! Attempts whose password is still being checked are *in flight*. An attempt is admitted only
+//! when the failures already counted plus the attempts in flight stay under each limit; one that
+//! is over only because of attempts in flight waits for their outcome. So a burst of guesses
+//! evaluates exactly as many passwords as the budget has left and gets 429 for the rest, while a
+//! burst of correct logins all succeed: each success frees its place without counting.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use crate::config::AuthConfig;
 
@@ -22,6 +30,9 @@ use crate::config::AuthConfig;
 const MAX_KEYS: usize = 200_000;
 /// Characters of a username that make up its key: longer names cannot inflate memory.
 const MAX_KEY_CHARS: usize = 128;
+/// Longest an attempt waits for the outcome of attempts in flight before it is refused. Those
+/// finish within one password check each, so only a server drowning in logins ever gets here.
+const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// A login refused before its password was looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,19 +47,84 @@ enum Key {
     Address(String),
 }
 
-/// An attempt that passed the limits and was counted as a failure until it reports success.
-#[must_use = "call LoginThrottle::succeeded when the login works"]
+/// What is known of one key: its failures inside the window, oldest first, and how many
+/// admitted attempts have not reported their outcome yet.
+#[derive(Debug, Default)]
+struct Counters {
+    failures: VecDeque<u64>,
+    in_flight: usize,
+}
+
+impl Counters {
+    fn forget_before(&mut self, window_start: u64) {
+        while self.failures.front().is_some_and(|&t| t <= window_start) {
+            self.failures.pop_front();
+        }
+    }
+
+    /// Worth keeping: an attempt in flight, or a failure still inside the window.
+    fn is_active(&self, window_start: u64) -> bool {
+        self.in_flight > 0 || self.failures.back().is_some_and(|&t| t > window_start)
+    }
+
+    fn last_failure(&self) -> u64 {
+        self.failures.back().copied().unwrap_or(0)
+    }
+}
+
+type Table = HashMap<Key, Counters>;
+
+/// The verdict on an attempt, given the table as it is now.
+enum Admission {
+    Admit,
+    /// Over a limit on failures alone.
+    Refuse(Throttled),
+    /// Over a limit only counting attempts in flight: wait for their outcome.
+    Wait,
+}
+
+/// An admitted attempt. Report its outcome with [`Attempt::succeeded`] or [`Attempt::failed`];
+/// dropped without either (the check could not be made, say the database failed), it only
+/// leaves the in-flight count and is not held against anyone.
+#[must_use = "report the outcome with Attempt::succeeded or Attempt::failed"]
 #[derive(Debug)]
 pub struct Attempt {
-    keys: (Key, Key),
+    throttle: Arc<LoginThrottle>,
+    keys: [Key; 2],
     at: u64,
+    settled: bool,
+}
+
+impl Attempt {
+    /// The password was right: this attempt is not a failure, and the username's earlier
+    /// failures from this address are forgiven.
+    pub fn succeeded(mut self) {
+        self.settled = true;
+        self.throttle.settle(&self.keys, None);
+    }
+
+    /// The password was wrong (or the account cannot log in): counted against both keys.
+    pub fn failed(mut self) {
+        self.settled = true;
+        self.throttle.settle(&self.keys, Some(self.at));
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.throttle.release(&self.keys);
+        }
+    }
 }
 
 pub struct LoginThrottle {
     failures_per_window: usize,
     address_ceiling: usize,
     window: u64,
-    failures: Mutex<HashMap<Key, VecDeque<u64>>>,
+    table: Mutex<Table>,
+    /// Woken whenever an attempt in flight reports its outcome.
+    settled: Notify,
 }
 
 impl std::fmt::Debug for LoginThrottle {
@@ -75,29 +151,23 @@ fn address_key(address: Option<IpAddr>) -> String {
     }
 }
 
-/// Usernames are counted case-insensitively, so `Admin` and `admin` share a budget.
-fn username_key(username: &str) -> String {
-    username
-        .chars()
-        .take(MAX_KEY_CHARS)
-        .flat_map(char::to_lowercase)
-        .collect()
+/// A canonical username, cut to a bounded length.
+fn username_key(canonical: &str) -> String {
+    canonical.chars().take(MAX_KEY_CHARS).collect()
 }
 
-/// Frees room in a full table: first every key whose failures have left the window, then, if
-/// the table is still nearly full, the tenth of the keys whose last failure is oldest.
-fn make_room(failures: &mut HashMap<Key, VecDeque<u64>>, window_start: u64) {
-    failures.retain(|_, times| times.back().is_some_and(|&t| t > window_start));
-    if failures.len() + 2 <= MAX_KEYS {
+/// Frees room in a full table: first every key with nothing in flight whose failures have left
+/// the window, then, if the table is still nearly full, the tenth of the keys whose last failure
+/// is oldest (keys with attempts in flight always stay).
+fn make_room(table: &mut Table, window_start: u64) {
+    table.retain(|_, counters| counters.is_active(window_start));
+    if table.len() + 2 <= MAX_KEYS {
         return;
     }
-    let mut last_failures: Vec<u64> = failures
-        .values()
-        .filter_map(|times| times.back().copied())
-        .collect();
+    let mut last_failures: Vec<u64> = table.values().map(Counters::last_failure).collect();
     let cut = last_failures.len() / 10;
     let (_, &mut oldest_kept, _) = last_failures.select_nth_unstable(cut);
-    failures.retain(|_, times| times.back().is_some_and(|&t| t >= oldest_kept));
+    table.retain(|_, counters| counters.in_flight > 0 || counters.last_failure() >= oldest_kept);
     log::warn!(
         "login throttling tracks {MAX_KEYS} keys: forgot the least recently failed to make room \
          (failed logins from many addresses at once?)"
@@ -110,82 +180,140 @@ impl LoginThrottle {
             failures_per_window: config.login_failures_per_window as usize,
             address_ceiling: config.login_address_ceiling as usize,
             window: config.login_window_secs,
-            failures: Mutex::default(),
+            table: Mutex::default(),
+            settled: Notify::new(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Key, VecDeque<u64>>> {
-        self.failures
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Counts an attempt for `username` from `address`, or refuses it when either limit is
-    /// reached. A refused attempt is not counted.
-    pub fn begin(
-        &self,
-        username: &str,
+    /// Admits an attempt for the canonical username `canonical` from `address`, or refuses it
+    /// when either limit is reached by failures already counted. When a limit is reached only
+    /// by counting attempts still in flight, waits for their outcome first. A refused attempt
+    /// is not counted.
+    pub async fn begin(
+        self: &Arc<Self>,
+        canonical: &str,
         address: Option<IpAddr>,
         now: u64,
     ) -> Result<Attempt, Throttled> {
         let address = address_key(address);
-        let user_key = Key::UserAtAddress(username_key(username), address.clone());
-        let address_key = Key::Address(address);
-        let mut failures = self.lock();
+        let keys = [
+            Key::UserAtAddress(username_key(canonical), address.clone()),
+            Key::Address(address),
+        ];
+        let deadline = tokio::time::Instant::now() + MAX_WAIT;
+        loop {
+            // Registered before the table is unlocked, so an outcome reported in between is not
+            // missed.
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            {
+                let mut table = self.lock();
+                match self.admission(&mut table, &keys, now) {
+                    Admission::Refuse(throttled) => return Err(throttled),
+                    Admission::Admit => {
+                        let window_start = now.saturating_sub(self.window);
+                        if table.len() + 2 > MAX_KEYS {
+                            make_room(&mut table, window_start);
+                        }
+                        for key in &keys {
+                            table.entry(key.clone()).or_default().in_flight += 1;
+                        }
+                        return Ok(Attempt {
+                            throttle: Arc::clone(self),
+                            keys,
+                            at: now,
+                            settled: false,
+                        });
+                    }
+                    Admission::Wait => {}
+                }
+            }
+            if tokio::time::timeout_at(deadline, settled).await.is_err() {
+                return Err(Throttled { retry_after: 1 });
+            }
+        }
+    }
+
+    fn admission(&self, table: &mut Table, keys: &[Key; 2], now: u64) -> Admission {
         let window_start = now.saturating_sub(self.window);
+        let limits = [self.failures_per_window, self.address_ceiling];
         let mut retry_after = 0;
-        for (key, limit) in [
-            (&user_key, self.failures_per_window),
-            (&address_key, self.address_ceiling),
-        ] {
-            if let Some(times) = failures.get_mut(key) {
-                while times.front().is_some_and(|&t| t <= window_start) {
-                    times.pop_front();
+        let mut wait = false;
+        for (key, limit) in keys.iter().zip(limits) {
+            let Some(counters) = table.get_mut(key) else {
+                continue;
+            };
+            counters.forget_before(window_start);
+            let failures = counters.failures.len();
+            if failures >= limit {
+                // The attempt becomes possible when enough failures have left the window.
+                if let Some(&oldest) = counters.failures.get(failures - limit) {
+                    retry_after =
+                        retry_after.max((oldest + self.window).saturating_sub(now).max(1));
                 }
-                if times.len() >= limit
-                    && let Some(&oldest) = times.get(times.len() - limit)
-                {
-                    // The attempt becomes possible when enough failures have left the window.
-                    retry_after = retry_after.max((oldest + self.window).saturating_sub(now));
-                }
+            } else if failures + counters.in_flight >= limit {
+                wait = true;
             }
         }
         if retry_after > 0 {
-            return Err(Throttled { retry_after });
+            Admission::Refuse(Throttled { retry_after })
+        } else if wait {
+            Admission::Wait
+        } else {
+            Admission::Admit
         }
-        if failures.len() + 2 > MAX_KEYS {
-            make_room(&mut failures, window_start);
-        }
-        for key in [&user_key, &address_key] {
-            failures.entry(key.clone()).or_default().push_back(now);
-        }
-        Ok(Attempt {
-            keys: (user_key, address_key),
-            at: now,
-        })
     }
 
-    /// The attempt logged in: it is not a failure, and the username's earlier failures from
-    /// this address are forgiven.
-    pub fn succeeded(&self, attempt: Attempt) {
-        let (user_key, address_key) = attempt.keys;
-        let mut failures = self.lock();
-        failures.remove(&user_key);
-        if let Some(times) = failures.get_mut(&address_key) {
-            if let Some(position) = times.iter().rposition(|&t| t == attempt.at) {
-                times.remove(position);
+    /// An attempt's outcome: it leaves the in-flight count, and either its failure is counted
+    /// against both keys or (a success) the username's failures from this address are forgiven.
+    fn settle(&self, keys: &[Key; 2], failed_at: Option<u64>) {
+        {
+            let mut table = self.lock();
+            for key in keys {
+                if let Some(counters) = table.get_mut(key) {
+                    counters.in_flight = counters.in_flight.saturating_sub(1);
+                    if let Some(at) = failed_at {
+                        counters.failures.push_back(at);
+                    }
+                }
             }
-            if times.is_empty() {
-                failures.remove(&address_key);
+            if failed_at.is_none()
+                && let Some(counters) = table.get_mut(&keys[0])
+            {
+                counters.failures.clear();
             }
         }
+        self.settled.notify_waiters();
+    }
+
+    /// An attempt that ended without an outcome: it only leaves the in-flight count.
+    fn release(&self, keys: &[Key; 2]) {
+        {
+            let mut table = self.lock();
+            for key in keys {
+                if let Some(counters) = table.get_mut(key) {
+                    counters.in_flight = counters.in_flight.saturating_sub(1);
+                }
+            }
+        }
+        self.settled.notify_waiters();
     }
 
     /// Forgets failures that have left the window; run by the background pruning.
     pub fn sweep(&self, now: u64) {
         let window_start = now.saturating_sub(self.window);
-        self.lock()
-            .retain(|_, times| times.back().is_some_and(|&t| t > window_start));
+        let mut table = self.lock();
+        for counters in table.values_mut() {
+            counters.forget_before(window_start);
+        }
+        table.retain(|_, counters| counters.is_active(window_start));
     }
 }
 
@@ -193,68 +321,133 @@ impl LoginThrottle {
 mod tests {
     use super::*;
 
-    fn throttle(per_user: u32, ceiling: u32) -> LoginThrottle {
-        LoginThrottle::new(&AuthConfig {
+    fn throttle(per_user: u32, ceiling: u32) -> Arc<LoginThrottle> {
+        Arc::new(LoginThrottle::new(&AuthConfig {
             login_failures_per_window: per_user,
             login_address_ceiling: ceiling,
             login_window_secs: 300,
             ..AuthConfig::default()
-        })
+        }))
     }
 
     const HOME: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1)));
     const AWAY: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 7)));
 
-    #[test]
-    fn the_limit_per_user_and_address_and_its_retry_after() {
+    async fn fail(t: &Arc<LoginThrottle>, name: &str, address: Option<IpAddr>, now: u64) {
+        t.begin(name, address, now)
+            .await
+            .expect("below the limit")
+            .failed();
+    }
+
+    #[tokio::test]
+    async fn the_limit_per_user_and_address_and_its_retry_after() {
         let t = throttle(3, 50);
         for i in 0..3 {
-            let _failed = t.begin("alice", HOME, 1000 + i).expect("below the limit");
+            fail(&t, "alice", HOME, 1000 + i).await;
         }
         assert_eq!(
-            t.begin("ALICE", HOME, 1010).map(|_| ()),
+            t.begin("alice", HOME, 1010).await.map(|_| ()),
             Err(Throttled { retry_after: 290 })
         );
         // Another address is not locked out, and the window slides.
-        t.succeeded(t.begin("alice", AWAY, 1010).expect("other address"));
-        t.succeeded(t.begin("alice", HOME, 1301).expect("window passed"));
+        t.begin("alice", AWAY, 1010)
+            .await
+            .expect("other address")
+            .succeeded();
+        t.begin("alice", HOME, 1301)
+            .await
+            .expect("window passed")
+            .succeeded();
     }
 
-    #[test]
-    fn the_address_ceiling_covers_every_username() {
+    #[tokio::test]
+    async fn the_address_ceiling_covers_every_username() {
         let t = throttle(5, 4);
         for name in ["a", "b", "c", "d"] {
-            let _failed = t.begin(name, HOME, 1000).expect("below the ceiling");
+            fail(&t, name, HOME, 1000).await;
         }
-        assert!(t.begin("e", HOME, 1001).is_err());
-        assert!(t.begin("e", AWAY, 1001).is_ok());
+        assert!(t.begin("e", HOME, 1001).await.is_err());
+        assert!(t.begin("e", AWAY, 1001).await.is_ok());
     }
 
-    #[test]
-    fn successes_are_not_counted() {
+    #[tokio::test]
+    async fn successes_are_not_counted() {
         let t = throttle(2, 3);
         for i in 0..10 {
-            t.succeeded(
-                t.begin("alice", HOME, 1000 + i)
-                    .expect("successes never throttle"),
-            );
+            t.begin("alice", HOME, 1000 + i)
+                .await
+                .expect("successes never throttle")
+                .succeeded();
         }
     }
 
-    #[test]
-    fn a_full_table_forgets_the_least_recently_failed_and_stays_bounded() {
+    #[tokio::test]
+    async fn an_attempt_without_an_outcome_is_not_counted() {
+        let t = throttle(1, 1);
+        for i in 0..5 {
+            drop(t.begin("alice", HOME, 1000 + i).await.expect("not counted"));
+        }
+        assert!(
+            t.lock()
+                .values()
+                .all(|c| c.in_flight == 0 && c.failures.is_empty())
+        );
+    }
+
+    #[tokio::test]
+    async fn attempts_over_the_budget_wait_for_those_in_flight() {
+        let t = throttle(2, 50);
+        let first = t.begin("alice", HOME, 1000).await.expect("admitted");
+        let second = t.begin("alice", HOME, 1000).await.expect("admitted");
+        // A third must wait: if both in flight fail, the budget is spent.
+        let waiting = tokio::spawn({
+            let t = Arc::clone(&t);
+            async move { t.begin("alice", HOME, 1000).await.map(Attempt::succeeded) }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        first.failed();
+        tokio::task::yield_now().await;
+        // One failure and one still in flight: still waiting.
+        assert!(!waiting.is_finished());
+        second.succeeded();
+        // The success forgave the failure: the waiting attempt is admitted.
+        assert_eq!(waiting.await.expect("task"), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn waiting_attempts_are_refused_when_those_in_flight_fail() {
+        let t = throttle(2, 50);
+        let first = t.begin("alice", HOME, 1000).await.expect("admitted");
+        let second = t.begin("alice", HOME, 1000).await.expect("admitted");
+        let waiting = tokio::spawn({
+            let t = Arc::clone(&t);
+            async move { t.begin("alice", HOME, 1000).await.map(|_| ()) }
+        });
+        tokio::task::yield_now().await;
+        first.failed();
+        second.failed();
+        assert_eq!(
+            waiting.await.expect("task"),
+            Err(Throttled { retry_after: 300 })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_table_forgets_the_least_recently_failed_and_stays_bounded() {
         let t = throttle(1, 1_000_000);
         let address = |i: u32| Some(IpAddr::V4(std::net::Ipv4Addr::from(i)));
         // Half the table's worth of addresses, each with two keys, one failure each, over time.
         for i in 0..(MAX_KEYS as u32 / 2 + 10) {
-            let _failed = t.begin("alice", address(i), 1000 + u64::from(i / 1000));
+            fail(&t, "alice", address(i), 1000 + u64::from(i / 1000)).await;
         }
         assert!(t.lock().len() <= MAX_KEYS);
         // The most recent failures are still counted...
         let last = MAX_KEYS as u32 / 2 + 9;
-        assert!(t.begin("alice", address(last), 1200).is_err());
+        assert!(t.begin("alice", address(last), 1200).await.is_err());
         // ...and the oldest were forgotten.
-        assert!(t.begin("alice", address(0), 1200).is_ok());
+        assert!(t.begin("alice", address(0), 1200).await.is_ok());
     }
 
     #[test]

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::guards::{AdminUser, AuthUser, Authenticated, RefreshToken, Via};
 use crate::auth::{Auth, ClientInfo, TokenPair};
-use crate::body::JsonBody;
+use crate::body::{JsonBody, NoBody};
 use crate::cookies::CookiePolicy;
+use crate::csrf::BrowserLogin;
 use crate::error::AppError;
 use crate::sample::{Sample, SampleRequest};
 use crate::store::Session;
@@ -47,8 +48,11 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+// A browser may only post here from this site or an allowed origin (`cors_origins`): a page
+// elsewhere could otherwise spend its visitors' login budget (see `csrf::BrowserLogin`).
 #[post("/auth/login", data = "<credentials>")]
 async fn login(
+    _origin: BrowserLogin,
     credentials: JsonBody<Credentials>,
     auth: &State<Auth>,
     client: ClientInfo,
@@ -86,12 +90,13 @@ pub struct RefreshedTokens {
     refresh_token: Option<String>,
 }
 
-// The Angular client posts `{}`; the body carries nothing, so it is not read. A same-origin
-// script may use the refresh cookie instead (with `X-CSRF-Token`): then both cookies are renewed
-// (the cookie flow always rotates) and the refresh token stays out of the body.
-#[post("/auth/refresh")]
+// The Angular client posts `{}`; the body carries nothing. A same-origin script may use the
+// refresh cookie instead (with `X-CSRF-Token`): then both cookies are renewed (the cookie flow
+// always rotates) and the refresh token stays out of the body.
+#[post("/auth/refresh", data = "<_body>")]
 async fn refresh(
     token: RefreshToken,
+    _body: NoBody,
     auth: &State<Auth>,
     jar: &CookieJar<'_>,
     cookies: &State<CookiePolicy>,
@@ -114,9 +119,10 @@ pub struct LoggedOut {
     message: &'static str,
 }
 
-#[post("/auth/logout")]
+#[post("/auth/logout", data = "<_body>")]
 async fn logout(
     token: RefreshToken,
+    _body: NoBody,
     auth: &State<Auth>,
     jar: &CookieJar<'_>,
     cookies: &State<CookiePolicy>,

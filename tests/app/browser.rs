@@ -68,6 +68,8 @@ impl Drop for Driver {
 struct Session<'s> {
     browser: Client,
     server: &'s Server,
+    /// Names the screenshots of this test.
+    test: &'static str,
     screenshots: Option<PathBuf>,
     step: usize,
 }
@@ -176,70 +178,99 @@ impl Session<'_> {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
-        std::fs::write(dir.join(format!("{:02}-{name}.png", self.step)), png).expect("save");
+        let file = format!("{}-{:02}-{name}.png", self.test, self.step);
+        std::fs::write(dir.join(file), png).expect("save");
+    }
+}
+
+/// A headless Chromium under chromedriver, with its own empty profile; closed when dropped.
+/// `None` (the test then says it was skipped) when Chromium is not installed, unless
+/// `JWTAPP_REQUIRE_BROWSER` makes that a failure.
+struct Chromium {
+    browser: Client,
+    test: &'static str,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+impl Chromium {
+    async fn start(test: &'static str) -> Option<Chromium> {
+        let chromium = find_binary(
+            "CHROMIUM",
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        );
+        let chromedriver = find_binary(
+            "CHROMEDRIVER",
+            &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+        );
+        let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
+            assert!(
+                std::env::var_os("JWTAPP_REQUIRE_BROWSER").is_none(),
+                "JWTAPP_REQUIRE_BROWSER is set but chromium or chromedriver is missing"
+            );
+            // Straight to the process's stderr: the harness captures `eprintln!` of passing tests.
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "\nSKIPPED browser::{test}: chromium or chromedriver not found \
+                 (apt-get install chromium chromium-driver)"
+            );
+            return None;
+        };
+        let driver = Driver::start(&chromedriver);
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": chromium,
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--window-size=1000,800",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+            .expect("a WebDriver session");
+        Some(Chromium {
+            browser,
+            test,
+            _driver: driver,
+            _profile: profile,
+        })
+    }
+
+    fn session<'s>(&self, server: &'s Server) -> Session<'s> {
+        let screenshots = std::env::var_os("JWTAPP_SCREENSHOTS").map(PathBuf::from);
+        if let Some(dir) = &screenshots {
+            std::fs::create_dir_all(dir).expect("screenshot dir");
+        }
+        Session {
+            browser: self.browser.clone(),
+            server,
+            test: self.test,
+            screenshots,
+            step: 0,
+        }
     }
 }
 
 #[rocket::async_test]
 async fn a_real_browser_walks_the_whole_application() {
-    let chromium = find_binary(
-        "CHROMIUM",
-        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-    );
-    let chromedriver = find_binary(
-        "CHROMEDRIVER",
-        &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
-    );
-    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
-        assert!(
-            std::env::var_os("JWTAPP_REQUIRE_BROWSER").is_none(),
-            "JWTAPP_REQUIRE_BROWSER is set but chromium or chromedriver is missing"
-        );
-        // Straight to the process's stderr: the test harness captures `eprintln!` of passing tests.
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "\nSKIPPED browser::a_real_browser_walks_the_whole_application: chromium or \
-             chromedriver not found (apt-get install chromium chromium-driver)"
-        );
+    let Some(chromium) = Chromium::start("a_real_browser_walks_the_whole_application").await else {
         return;
     };
-
     let server = Server::start(&format!("access_ttl_secs={ACCESS_TTL_SECS}"));
-    let driver = Driver::start(&chromedriver);
-    let profile = tempfile::tempdir().expect("profile dir");
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": [
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--window-size=1000,800",
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-        }),
-    );
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("a WebDriver session");
-    let screenshots = std::env::var_os("JWTAPP_SCREENSHOTS").map(PathBuf::from);
-    if let Some(dir) = &screenshots {
-        std::fs::create_dir_all(dir).expect("screenshot dir");
-    }
-    let mut session = Session {
-        browser,
-        server: &server,
-        screenshots,
-        step: 0,
-    };
+    let mut session = chromium.session(&server);
 
     // A signed-in page sends an anonymous visitor to the login page, remembering where to return.
     session.open("/user-content").await;
@@ -356,5 +387,85 @@ async fn a_real_browser_walks_the_whole_application() {
         .await;
     assert!(session.page_text().await.contains("Enabled user."));
 
+    session.browser.close().await.expect("close the browser");
+}
+
+/// A page of another site (served from `localhost`, while jwtapp is at `127.0.0.1`) that makes
+/// the visiting browser post wrong passwords to jwtapp's JSON login the way the review did: a
+/// `no-cors` fetch with a `Blob` body, which needs no preflight and has no `Content-Type`.
+fn serve_attacker_page(target: String) -> u16 {
+    use std::io::{BufRead, BufReader};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("address").port();
+    let page = format!(
+        r#"<!DOCTYPE html><title>cute cats</title><script>
+(async () => {{
+  const body = JSON.stringify({{username: "user", password: "a wrong guess"}});
+  let sent = 0;
+  for (let i = 0; i < 60; i++) {{
+    try {{
+      await fetch("{target}", {{method: "POST", mode: "no-cors", body: new Blob([body])}});
+    }} catch (e) {{}}
+    sent++;
+  }}
+  document.title = "sent " + sent;
+}})();
+</script>"#
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(&stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut stream = &stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{page}",
+                page.len()
+            );
+        }
+    });
+    port
+}
+
+#[rocket::async_test]
+async fn a_foreign_page_cannot_lock_its_visitors_out() {
+    let Some(chromium) = Chromium::start("a_foreign_page_cannot_lock_its_visitors_out").await
+    else {
+        return;
+    };
+    let server = Server::start("");
+    let attacker = serve_attacker_page(server.url("/api/auth/login"));
+    let mut session = chromium.session(&server);
+
+    // The visitor opens the attacker's page, which fires 60 logins at jwtapp from their browser
+    // (and their address): more than the 5 failures per user and the 50 per address.
+    session
+        .browser
+        .goto(&format!("http://localhost:{attacker}/"))
+        .await
+        .expect("open the attacker's page");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let title = session.browser.title().await.expect("title");
+        if title == "sent 60" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page did not finish: {title}"
+        );
+        rocket::tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    session.snap("the attacker's page").await;
+
+    // None of it counted: the visitor signs in at once.
+    session.open("/login").await;
+    session.sign_in("user", "user").await;
+    assert_eq!(session.location().await, "/");
+    assert!(session.page_text().await.contains("Signed in as user"));
     session.browser.close().await.expect("close the browser");
 }

@@ -55,7 +55,7 @@ async fn adding_an_existing_user_or_a_short_password_fails_clearly() {
     let short = jwtapp_cli(&app.database(), &["user", "add", "bob"], Some("short\n"));
     let spaced = jwtapp_cli(
         &app.database(),
-        &["user", "add", "bob smith"],
+        &["user", "add", " bob"],
         Some("long-enough-password\n"),
     );
 

@@ -126,6 +126,11 @@ async fn cross_site_requests_are_refused_even_with_a_valid_token() {
             Header::new("Host", "jwtapp.example"),
             Header::new("Origin", "https://evil.example"),
         ],
+        // The scheme counts: this site is served over http here.
+        vec![
+            Header::new("Host", "jwtapp.example"),
+            Header::new("Origin", "https://jwtapp.example"),
+        ],
     ];
     for headers in cross_site {
         let mut request = form_post(&app, "/user-content", &fields);
@@ -142,16 +147,17 @@ async fn cross_site_requests_are_refused_even_with_a_valid_token() {
         assert_csrf_page(&browser.send(request).await);
     }
     // Same-origin signals are fine; without a Host header, the configured address is the origin.
+    // (The test app has cookie_secure off, so its pages are served over http.)
     let same_origin = [
         vec![
-            Header::new("Host", "jwtapp.example:443"),
-            Header::new("Origin", "https://jwtapp.example"),
+            Header::new("Host", "jwtapp.example:80"),
+            Header::new("Origin", "http://jwtapp.example"),
         ],
         vec![Header::new("Origin", "http://127.0.0.1:8000")],
         vec![Header::new("Sec-Fetch-Site", "same-origin")],
         vec![
             Header::new("Host", "jwtapp.example"),
-            Header::new("Origin", "https://jwtapp.example"),
+            Header::new("Origin", "http://jwtapp.example"),
         ],
         vec![],
     ];

@@ -466,19 +466,29 @@ pub struct Server {
     pub port: u16,
     /// What the server logged up to its launch line.
     pub startup_log: String,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 impl Server {
     /// Starts the binary with `auth_overrides` (TOML inline-table entries) added to `ROCKET_AUTH`.
     pub fn start(auth_overrides: &str) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("jwtapp.sqlite3");
+        Server::try_start(&db, "debug", auth_overrides)
+            .map(|server| server.keeping(dir))
+            .unwrap_or_else(|log| panic!("jwtapp exited before launching: {log}"))
+    }
+
+    /// Starts the binary in `profile` on the database `db`; the log up to the failure when it
+    /// stops before launching.
+    pub fn try_start(db: &Path, profile: &str, auth_overrides: &str) -> Result<Server, String> {
         use std::io::{BufRead, BufReader};
         use std::time::{Duration, Instant};
 
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("jwtapp.sqlite3").display().to_string();
+        let db = db.display().to_string();
         let mut child = Command::new(env!("CARGO_BIN_EXE_jwtapp"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("ROCKET_PROFILE", profile)
             .env("ROCKET_PORT", "0")
             .env("ROCKET_LOG_LEVEL", "normal")
             .env("ROCKET_CLI_COLORS", "false")
@@ -490,7 +500,7 @@ impl Server {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start jwtapp");
         let stdout = child.stdout.take().expect("stdout");
@@ -502,7 +512,9 @@ impl Server {
                 Some(Ok(line)) => line,
                 _ => {
                     let _ = child.kill();
-                    panic!("jwtapp exited before launching: {log}");
+                    let output = child.wait_with_output().expect("jwtapp's output");
+                    log.push_str(&text(&output.stderr));
+                    return Err(log);
                 }
             };
             log.push_str(&line);
@@ -517,14 +529,22 @@ impl Server {
             }
             assert!(Instant::now() < deadline, "no launch line: {log}");
         };
-        // Keep draining the log so the server never blocks on a full pipe.
+        // Keep draining the logs so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server {
+        if let Some(stderr) = child.stderr.take() {
+            std::thread::spawn(move || for _ in BufReader::new(stderr).lines() {});
+        }
+        Ok(Server {
             child,
             port,
             startup_log: log,
-            _dir: dir,
-        }
+            _dir: None,
+        })
+    }
+
+    fn keeping(mut self, dir: TempDir) -> Server {
+        self._dir = Some(dir);
+        self
     }
 
     pub fn url(&self, path: &str) -> String {
