@@ -1,20 +1,23 @@
-//! User management from the command line, on the same database and settings as the server.
+//! The command line: user management and configuration checks, on the same database and
+//! settings as the server, through the same accounts service as the admin pages.
 //!
 //! Changes take effect on the running server at the next request: it notices every commit to
-//! the database, whichever process made it.
+//! the database, whichever process made it (within `change_poll_ms`).
 
 use std::io::{BufRead, IsTerminal};
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use rocket::figment::Figment;
 
-use crate::auth::passwords::Passwords;
-use crate::auth::tokens::TokenKeys;
-use crate::auth::{now, usernames};
-use crate::config::{AuthConfig, SigningAlgorithm};
-use crate::routes::minutes;
-use crate::startup;
-use crate::store::{NewUser, Session, SqliteStore, Store, StoreError, User, reason};
+use crate::auth::{
+    Accounts, Actor, AdminAction, AuthError, Passwords, SigningAlgorithm, SystemClock, UserSummary,
+    minutes,
+};
+use crate::config::AuthConfig;
+use crate::error_chain::chain;
+use crate::startup::{self, StartError};
+use crate::store::{Session, Store, schema_version};
 
 /// jwtapp: JSON Web Token authentication for Rocket.
 #[derive(Debug, Parser)]
@@ -70,35 +73,80 @@ pub enum UserCommand {
     List,
 }
 
+/// A command that failed, with its cause.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CliError(String);
-
-fn fail(e: impl std::fmt::Display) -> CliError {
-    CliError(e.to_string())
+pub enum CliError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("the passwords do not match")]
+    PasswordsDiffer,
+    #[error("cannot read the password")]
+    ReadPassword(#[source] std::io::Error),
+    #[error("cannot start the command's runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("cannot print the JWK Set")]
+    Json(#[source] serde_json::Error),
 }
 
-/// Runs exactly the checks `serve` runs before it serves (settings, profile rules, keys, the
-/// database) and describes the result; warnings go to standard error.
-pub fn check_config(figment: &Figment) -> Result<String, CliError> {
-    let checked = startup::check(figment).map_err(CliError)?;
-    let (_store, _passwords, warnings) = startup::open_store(&checked).map_err(CliError)?;
+impl CliError {
+    /// The error and its causes, on one line.
+    pub fn describe(&self) -> String {
+        chain(self)
+    }
+}
+
+/// Runs a command other than `serve`; returns what to print.
+pub fn run(command: Command, figment: &Figment) -> Result<String, CliError> {
+    match command {
+        Command::Serve => Ok(String::new()),
+        Command::Config => check_config(figment),
+        Command::Keys => show_keys(figment),
+        Command::User(command) => run_user_command(command, figment),
+    }
+}
+
+/// A runtime for the async services, on this thread.
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)
+}
+
+/// Makes exactly the checks `serve` makes before it serves (settings, profile rules, keys, the
+/// database and its accounts) and describes the result; warnings go to standard error.
+fn check_config(figment: &Figment) -> Result<String, CliError> {
+    let checked = startup::check(figment, &SystemClock)?;
+    let store: Arc<dyn Store> = Arc::new(startup::open_database(&checked.config)?);
+    let accounts = startup::accounts(
+        &checked.config,
+        &checked.layers,
+        store,
+        Arc::new(SystemClock),
+    )?;
+    let warnings = runtime()?.block_on(startup::prepare_accounts(&accounts, checked.debug))?;
     for warning in checked.warnings.iter().chain(&warnings) {
         eprintln!("warning: {warning}");
     }
     Ok(format!(
-        "profile: {}\n{:#?}",
+        "profile: {}\nschema version: {}\n{:#?}",
         figment.profile(),
+        schema_version(),
         checked.config
     ))
 }
 
-/// Checks the signing keys and lists them, then the public JWK Set the server publishes.
-pub fn show_keys(figment: &Figment) -> Result<String, CliError> {
-    let config = load_config(figment)?;
-    let (keys, random_secret) = load_keys(&config)?;
+/// Checks the signing keys the way `serve` does and lists their kids (compare them between
+/// instances: every instance must have the same keys), then the public JWK Set.
+fn show_keys(figment: &Figment) -> Result<String, CliError> {
+    let checked = startup::check(figment, &SystemClock)?;
+    for warning in &checked.warnings {
+        eprintln!("warning: {warning}");
+    }
     let mut out = String::new();
-    for key in keys.key_infos() {
+    for key in checked.keys.key_infos() {
         out.push_str(&format!(
             "{:<8} {:<6} kid={}\n",
             if key.active { "active" } else { "retired" },
@@ -107,166 +155,92 @@ pub fn show_keys(figment: &Figment) -> Result<String, CliError> {
         ));
     }
     // Only an HS256 active key comes from auth.secret; a retired one has its own.
-    if random_secret && config.signing_algorithm() == Some(SigningAlgorithm::Hs256) {
+    if checked.random_secret && checked.config.signing_algorithm() == Some(SigningAlgorithm::Hs256)
+    {
         out.push_str(
             "(auth.secret is not set: the active kid belongs to a random secret, as the debug \
              profile makes at each start)\n",
         );
     }
-    let jwks = serde_json::to_string_pretty(keys.jwks()).map_err(fail)?;
+    let jwks = serde_json::to_string_pretty(checked.keys.jwks()).map_err(CliError::Json)?;
     out.push_str(&format!(
         "JWK Set served at /.well-known/jwks.json:\n{jwks}"
     ));
     Ok(out)
 }
 
-/// The key ring of `config`; without `auth.secret`, with a random one (and `true`), as the debug
-/// profile does. Whether a secret is required is the server's start-up check.
-fn load_keys(config: &AuthConfig) -> Result<(TokenKeys, bool), CliError> {
-    match &config.secret {
-        Some(secret) => Ok((
-            TokenKeys::new(secret.as_bytes(), config).map_err(fail)?,
-            false,
-        )),
-        None => {
-            let mut random = [0u8; 32];
-            rand::fill(&mut random[..]);
-            Ok((TokenKeys::new(&random, config).map_err(fail)?, true))
-        }
+/// Runs one user command against the database the configuration names; returns what to print.
+/// The user commands need no secret, so they run in any profile.
+fn run_user_command(command: UserCommand, figment: &Figment) -> Result<String, CliError> {
+    let loaded = AuthConfig::load(figment).map_err(StartError::from)?;
+    for key in &loaded.unknown_keys {
+        eprintln!("warning: unknown setting `{key}` is ignored");
     }
+    let config = loaded.config;
+    let layers = config.layers(figment.profile() == rocket::Config::DEBUG_PROFILE);
+    let store: Arc<dyn Store> = Arc::new(startup::open_database(&config)?);
+    let accounts = startup::accounts(&config, &layers, store, Arc::new(SystemClock))?;
+    runtime()?.block_on(user_command(&accounts, command))
 }
 
-/// The validated settings, with a warning on standard error for each unknown key. (The user and
-/// key commands need no secret, so they run in any profile.)
-fn load_config(figment: &Figment) -> Result<AuthConfig, CliError> {
-    for key in AuthConfig::unknown_keys(figment) {
-        eprintln!("warning: unknown setting `auth.{key}` is ignored");
-    }
-    AuthConfig::from_figment(figment).map_err(fail)
-}
-
-/// Runs one user command against the database named in `figment`; returns what to print.
-pub fn run_user_command(command: UserCommand, figment: &Figment) -> Result<String, CliError> {
-    let config = load_config(figment)?;
-    let store = SqliteStore::open(&config.database).map_err(fail)?;
-    let now = now() as i64;
-    match command {
+async fn user_command(accounts: &Accounts, command: UserCommand) -> Result<String, CliError> {
+    let apply = |name: String, action: AdminAction| async move {
+        accounts.apply(Actor::CommandLine, &name, action).await
+    };
+    Ok(match command {
         UserCommand::Add { name, admin } => {
-            usernames::validate(&name).map_err(fail)?;
-            let canonical = usernames::canonical(&name);
             // Refused before the password is asked for; the insert checks again.
-            if let Some(existing) = store
-                .find_users_by_canonical(&canonical)
-                .map_err(fail)?
-                .first()
-            {
-                return Err(fail(StoreError::UsernameTaken {
-                    existing: existing.username.clone(),
-                }));
-            }
-            let hash = new_password_hash(&config)?;
-            store
-                .create_user(&NewUser {
-                    username: name.clone(),
-                    canonical,
-                    password_hash: hash,
-                    is_admin: admin,
-                    is_demo: false,
-                    now,
-                })
-                .map_err(fail)?;
-            Ok(format!(
-                "created {}{name}",
-                if admin { "administrator " } else { "user " }
-            ))
-        }
-        UserCommand::Rename { old, new } => {
-            let user = existing_user(&store, &old)?;
-            usernames::validate(&new).map_err(fail)?;
-            let ended = store
-                .rename_user(&user.username, &new, &usernames::canonical(&new), now)
-                .map_err(fail)?;
-            Ok(format!(
-                "renamed {} to {new}; {ended} session(s) ended",
-                user.username
-            ))
+            accounts.check_new_username(&name).await?;
+            let password = read_new_password()?;
+            accounts.create(&name, &password, admin).await?;
+            let kind = if admin { "administrator" } else { "user" };
+            format!("created {kind} {name}")
         }
         UserCommand::Passwd { name } => {
-            let name = existing_user(&store, &name)?.username;
-            let hash = new_password_hash(&config)?;
-            let ended = store
-                .change_password(&name, &hash, None, now)
-                .map_err(fail)?;
-            Ok(format!(
-                "password of {name} changed; {ended} session(s) ended"
-            ))
+            let name = accounts.find(&name).await?.username;
+            let password = read_new_password()?;
+            let (name, ended) = accounts.set_password(&name, &password).await?;
+            format!("password of {name} changed; {ended} session(s) ended")
+        }
+        UserCommand::Rename { old, new } => {
+            let (old, ended) = accounts.rename(&old, &new).await?;
+            format!("renamed {old} to {new}; {ended} session(s) ended")
         }
         UserCommand::Disable { name } => {
-            let name = existing_user(&store, &name)?.username;
-            store.set_enabled(&name, false, now).map_err(fail)?;
-            Ok(format!("disabled {name} and ended their sessions"))
+            let done = apply(name, AdminAction::Disable).await?;
+            format!(
+                "disabled {} and ended their sessions ({})",
+                done.username, done.ended
+            )
         }
         UserCommand::Enable { name } => {
-            let name = existing_user(&store, &name)?.username;
-            store.set_enabled(&name, true, now).map_err(fail)?;
-            Ok(format!("enabled {name}"))
+            format!(
+                "enabled {}",
+                apply(name, AdminAction::Enable).await?.username
+            )
         }
-        UserCommand::GrantAdmin { name } => {
-            let name = existing_user(&store, &name)?.username;
-            store.set_admin(&name, true, now).map_err(fail)?;
-            Ok(format!("{name} is now an administrator"))
-        }
-        UserCommand::RemoveAdmin { name } => {
-            let name = existing_user(&store, &name)?.username;
-            store.set_admin(&name, false, now).map_err(fail)?;
-            Ok(format!("{name} is no longer an administrator"))
-        }
+        UserCommand::GrantAdmin { name } => format!(
+            "{} is now an administrator",
+            apply(name, AdminAction::GrantAdmin).await?.username
+        ),
+        UserCommand::RemoveAdmin { name } => format!(
+            "{} is no longer an administrator",
+            apply(name, AdminAction::RemoveAdmin).await?.username
+        ),
         UserCommand::EndSessions { name } => {
-            let user = existing_user(&store, &name)?;
-            let ended = store
-                .revoke_user_sessions(user.id, None, now, reason::ADMIN)
-                .map_err(fail)?;
-            Ok(format!("ended {ended} session(s) of {name}"))
-        }
-        UserCommand::Sessions { name } => {
-            let user = existing_user(&store, &name)?;
-            let idle = config.refresh_idle_secs as i64;
-            let limit = config.max_sessions_per_user;
-            let sessions = store
-                .live_sessions(user.id, now, idle, limit)
-                .map_err(fail)?;
-            Ok(format_sessions(&sessions))
+            let done = apply(name, AdminAction::EndSessions).await?;
+            format!("ended {} session(s) of {}", done.ended, done.username)
         }
         UserCommand::Delete { name } => {
-            let name = existing_user(&store, &name)?.username;
-            store.delete_user(&name).map_err(fail)?;
-            Ok(format!("deleted {name} and their sessions"))
+            let done = apply(name, AdminAction::Delete).await?;
+            format!(
+                "deleted {} and their sessions ({})",
+                done.username, done.ended
+            )
         }
-        UserCommand::List => Ok(format_users(&store.list_users().map_err(fail)?)),
-    }
-}
-
-/// The user a command names: the one with exactly that spelling, or else the one with its
-/// canonical form (`jwtapp user disable ALICE` finds `alice`). Several users of one canonical
-/// form (a database from before the rule) must be named exactly.
-fn existing_user(store: &SqliteStore, name: &str) -> Result<User, CliError> {
-    if let Some(user) = store.find_user(name).map_err(fail)? {
-        return Ok(user);
-    }
-    let mut found = store
-        .find_users_by_canonical(&usernames::canonical(name))
-        .map_err(fail)?;
-    match found.len() {
-        0 => Err(CliError(format!("no user named {name:?}"))),
-        1 => Ok(found.remove(0)),
-        _ => {
-            let names: Vec<String> = found.iter().map(|u| format!("{:?}", u.username)).collect();
-            Err(CliError(format!(
-                "{name:?} matches several users ({}): name one exactly",
-                names.join(", ")
-            )))
-        }
-    }
+        UserCommand::Sessions { name } => format_sessions(&accounts.sessions_of(&name).await?),
+        UserCommand::List => format_users(&accounts.list().await?),
+    })
 }
 
 fn format_sessions(sessions: &[Session]) -> String {
@@ -290,13 +264,13 @@ fn format_sessions(sessions: &[Session]) -> String {
     out
 }
 
-fn format_users(users: &[User]) -> String {
+fn format_users(users: &[UserSummary]) -> String {
     if users.is_empty() {
         return "no users".into();
     }
     let width = users
         .iter()
-        .map(|u| u.username.chars().count())
+        .map(|u| u.user.username.chars().count())
         .max()
         .unwrap_or(0)
         .max("USERNAME".len());
@@ -304,7 +278,7 @@ fn format_users(users: &[User]) -> String {
         "{:<width$}  {:<5}  {:<8}  CREATED (UTC)",
         "USERNAME", "ADMIN", "ENABLED"
     );
-    for user in users {
+    for UserSummary { user, .. } in users {
         let created = minutes(user.created_at);
         out.push_str(&format!(
             "\n{:<width$}  {:<5}  {:<8}  {created}",
@@ -316,22 +290,25 @@ fn format_users(users: &[User]) -> String {
     out
 }
 
-/// Reads a new password (twice at a terminal, without echo; one line from a pipe), checks the
-/// policy and hashes it.
-fn new_password_hash(config: &AuthConfig) -> Result<String, CliError> {
-    let password = if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("New password: ").map_err(fail)?;
-        let second = rpassword::prompt_password("Repeat password: ").map_err(fail)?;
+/// Reads a new password: twice at a terminal, without echo; one line from a pipe. The accounts
+/// service checks the policy.
+fn read_new_password() -> Result<String, CliError> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New password: ").map_err(CliError::ReadPassword)?;
+        let second =
+            rpassword::prompt_password("Repeat password: ").map_err(CliError::ReadPassword)?;
         if first != second {
-            return Err(CliError("the passwords do not match".into()));
+            return Err(CliError::PasswordsDiffer);
         }
-        first
-    } else {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(fail)?;
-        line.trim_end_matches(['\n', '\r']).to_owned()
-    };
-    Passwords::check_policy(&password).map_err(fail)?;
-    let passwords = Passwords::new(config.argon2_params()).map_err(fail)?;
-    passwords.hash(&password).map_err(fail)
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(CliError::ReadPassword)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    // Checked here too, so a refused password is reported before anything else happens.
+    Passwords::check_policy(&password).map_err(AuthError::from)?;
+    Ok(password)
 }

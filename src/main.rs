@@ -1,9 +1,11 @@
 //! The `jwtapp` binary: serve (the default), manage users, or check the configuration and keys.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
-use jwtapp::cli::{Cli, CliError, Command, check_config, run_user_command, show_keys};
+use jwtapp::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -16,21 +18,15 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Config => report(check_config(&figment)),
-        Command::Keys => report(show_keys(&figment)),
-        Command::User(command) => report(run_user_command(command, &figment)),
-    }
-}
-
-fn report(result: Result<String, CliError>) -> ExitCode {
-    match result {
-        Ok(message) => {
-            println!("{message}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("jwtapp: {e}");
-            ExitCode::FAILURE
-        }
+        command => match jwtapp::run_command(command, &figment) {
+            Ok(message) => {
+                println!("{message}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("jwtapp: {}", e.describe());
+                ExitCode::FAILURE
+            }
+        },
     }
 }

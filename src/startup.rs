@@ -1,25 +1,58 @@
-//! The checks a start makes, shared by `serve` and `jwtapp config` so that both accept and
-//! refuse exactly the same configurations, and the opening of the database.
+//! The composition root: the checks every start makes (shared by `serve` and `jwtapp config`,
+//! so both accept and refuse exactly the same configurations), opening the database, and
+//! building the services the web layer serves.
 
 use std::sync::Arc;
 
 use rocket::figment::Figment;
+use secrecy::SecretSlice;
 
-use crate::auth::now;
-use crate::auth::passwords::Passwords;
-use crate::auth::tokens::{TokenKeys, TokenType};
-use crate::auth::usernames;
-use crate::config::{AuthConfig, secret_advice};
-use crate::store::{NewUser, SqliteStore, Store};
+use crate::auth::{
+    Accounts, Auth, AuthError, Clock, KeyError, KeyRing, PasswordError, Passwords, TokenKeys,
+    TokenType,
+};
+use crate::config::{AuthConfig, ConfigError, Layers};
+use crate::store::{CachingStore, SqliteStore, Store, StoreError};
+use crate::web;
 
-/// The demo accounts of the original example, created in the debug profile on an empty database.
-pub const DEMO_USERS: &[(&str, &str, bool)] = &[("admin", "admin", true), ("user", "user", false)];
+/// Why the application cannot start, naming the setting at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(
+        "auth.secret is required outside the debug profile: it {}",
+        crate::config::secret_advice()
+    )]
+    NoSecret,
+    #[error("auth.demo_users may only be enabled in the debug profile (this is the {0:?} profile)")]
+    DemoUsers(String),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("cannot sign or verify tokens")]
+    Tokens(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("auth.database ({path})")]
+    Database {
+        path: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error("cannot prepare the accounts")]
+    Accounts(#[source] AuthError),
+    #[error("cannot set up password hashing")]
+    Passwords(#[source] PasswordError),
+    #[error(transparent)]
+    Web(#[from] web::WebError),
+    #[error("a start-up task failed")]
+    Task(#[from] tokio::task::JoinError),
+}
 
 /// A configuration that passed every check `serve` makes before it opens the database.
 pub struct Checked {
     pub config: AuthConfig,
+    pub layers: Layers,
     /// The effective HS256 secret and CSRF key: `auth.secret`, or in the debug profile a random one.
-    pub secret: Vec<u8>,
+    pub secret: SecretSlice<u8>,
     /// True when `secret` was made up for this run (debug profile without `auth.secret`).
     pub random_secret: bool,
     pub keys: TokenKeys,
@@ -30,22 +63,27 @@ pub struct Checked {
 }
 
 /// Every check of the settings that `serve` makes before opening the database: the `auth` table,
-/// what the profile allows, and the keys (which must sign and verify a token). The error is one
-/// line naming the setting.
-pub fn check(figment: &Figment) -> Result<Checked, String> {
-    let mut warnings: Vec<String> = AuthConfig::unknown_keys(figment)
-        .into_iter()
+/// what the profile allows, and the keys (which must sign and verify a token).
+pub fn check(figment: &Figment, clock: &dyn Clock) -> Result<Checked, StartError> {
+    let loaded = AuthConfig::load(figment)?;
+    let config = loaded.config;
+    let mut warnings: Vec<String> = loaded
+        .unknown_keys
+        .iter()
         .map(|key| {
             format!(
-                "Rocket.toml: unknown setting `auth.{key}` is ignored (a typo, or a setting of a \
+                "Rocket.toml: unknown setting `{key}` is ignored (a typo, or a setting of a \
                  newer jwtapp?)"
             )
         })
         .collect();
-    let config = AuthConfig::from_figment(figment).map_err(|e| e.to_string())?;
-    let debug = figment.profile() == rocket::Config::DEBUG_PROFILE;
-    let (secret, random_secret) = match &config.secret {
-        Some(secret) => (secret.as_bytes().to_vec(), false),
+    let profile = figment.profile();
+    let debug = profile == rocket::Config::DEBUG_PROFILE;
+    let (secret, random_secret): (SecretSlice<u8>, bool) = match &config.secret {
+        Some(secret) => {
+            use secrecy::ExposeSecret;
+            (secret.expose_secret().as_bytes().to_vec().into(), false)
+        }
         None if debug => {
             warnings.push(
                 "auth.secret is not set: using a random signing secret for this run (debug \
@@ -54,37 +92,26 @@ pub fn check(figment: &Figment) -> Result<Checked, String> {
             );
             let mut random = vec![0u8; 32];
             rand::fill(&mut random[..]);
-            (random, true)
+            (random.into(), true)
         }
-        None => {
-            return Err(format!(
-                "auth.secret is required outside the debug profile: it {}",
-                secret_advice()
-            ));
-        }
+        None => return Err(StartError::NoSecret),
     };
     if config.demo_users && !debug {
-        return Err(format!(
-            "auth.demo_users may only be enabled in the debug profile (this is the {:?} profile)",
-            figment.profile().as_str().as_str()
-        ));
+        return Err(StartError::DemoUsers(profile.as_str().as_str().to_owned()));
     }
-    let keys = TokenKeys::new(&secret, &config).map_err(|e| e.to_string())?;
+    let layers = config.layers(debug);
+    let ring = KeyRing::load(&config.key_settings(secret.clone()))?;
+    let keys = TokenKeys::new(&ring, layers.auth.tokens.clone())?;
     // Fail at start, not on the first request, if the JWT crypto backend or the key is unusable.
+    let now = clock.now();
     let probe = keys
-        .mint(
-            TokenType::Access,
-            "probe",
-            "probe",
-            "probe",
-            now(),
-            u64::MAX,
-        )
-        .map_err(|e| format!("cannot sign tokens: {e}"))?;
-    keys.verify(&probe.token, TokenType::Access, now())
-        .map_err(|e| format!("cannot verify tokens: {e}"))?;
+        .mint(TokenType::Access, "probe", "probe", "probe", now, u64::MAX)
+        .map_err(|e| StartError::Tokens(Box::new(e)))?;
+    keys.verify(&probe.token, TokenType::Access, now)
+        .map_err(|e| StartError::Tokens(Box::new(e)))?;
     Ok(Checked {
         config,
+        layers,
         secret,
         random_secret,
         keys,
@@ -93,94 +120,98 @@ pub fn check(figment: &Figment) -> Result<Checked, String> {
     })
 }
 
-/// The database, open and up to date: the schema migrated, canonical usernames filled in, and
-/// the demo accounts of an older jwtapp recognised. Returns warnings about accounts that cannot
-/// log in (look-alike usernames, demo accounts outside the debug profile). Blocking.
-pub fn open_store(checked: &Checked) -> Result<(SqliteStore, Passwords, Vec<String>), String> {
-    let config = &checked.config;
-    let store = SqliteStore::open(&config.database)
-        .map_err(|e| format!("auth.database ({}): {e}", config.database.display()))?;
-    let passwords = Passwords::new(config.argon2_params()).map_err(|e| e.to_string())?;
-    store
-        .fill_canonical(&usernames::canonical)
-        .map_err(|e| e.to_string())?;
-    recognise_old_demo_accounts(&store, &passwords).map_err(|e| e.to_string())?;
-    let mut warnings = Vec::new();
-    for names in store.canonical_clashes().map_err(|e| e.to_string())? {
-        let quoted: Vec<String> = names.iter().map(|name| format!("{name:?}")).collect();
-        warnings.push(format!(
-            "users {} have the same username once letter case and look-alike characters are \
-             ignored: none of them can log in until an administrator renames or deletes all \
-             but one (`jwtapp user rename {} NEW_NAME` or `jwtapp user delete {}`)",
-            quoted.join(" and "),
-            names[0],
-            names[0]
-        ));
-    }
-    if !checked.debug {
-        let demo: Vec<String> = store
-            .list_users()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .filter(|user| user.is_demo)
-            .map(|user| user.username)
-            .collect();
-        if !demo.is_empty() {
-            warnings.push(format!(
-                "the database holds the demo account(s) {} of a debug run, whose passwords are \
-                 public: they cannot log in outside the debug profile. Remove them with {}",
-                demo.join(", "),
-                demo.iter()
-                    .map(|name| format!("`jwtapp user delete {name}`"))
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            ));
-        }
-    }
-    Ok((store, passwords, warnings))
+/// Opens the SQLite database the settings name (creating it and bringing its schema up to
+/// date). Blocking.
+pub fn open_database(config: &AuthConfig) -> Result<SqliteStore, StartError> {
+    SqliteStore::open(&config.database).map_err(|source| StartError::Database {
+        path: config.database.display().to_string(),
+        source,
+    })
 }
 
-/// Marks the demo accounts an older jwtapp made without marking them: an account named like
-/// one whose password is still the published one. Costs one password check per such account,
-/// once (a marked account is skipped).
-fn recognise_old_demo_accounts(
-    store: &SqliteStore,
-    passwords: &Passwords,
-) -> Result<(), crate::store::StoreError> {
-    for (username, password, _) in DEMO_USERS {
-        if let Some(user) = store.find_user(username)?
-            && !user.is_demo
-            && passwords.verify(password, Some(&user.password_hash))
-        {
-            store.mark_demo(username)?;
-        }
-    }
-    Ok(())
+/// The accounts service over `store`, as the CLI and the start use it.
+pub fn accounts(
+    checked_config: &AuthConfig,
+    layers: &Layers,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<Accounts, StartError> {
+    let passwords =
+        Passwords::new(checked_config.argon2_params(), 1).map_err(StartError::Passwords)?;
+    let limits = crate::store::SessionLimits {
+        max_per_user: layers.auth.max_sessions_per_user,
+        idle_secs: layers.auth.refresh_idle_secs as i64,
+    };
+    Ok(Accounts::new(store, passwords, clock, limits))
 }
 
-/// Creates the demo accounts, marked as such, when the database has no users (debug profile).
-/// Returns whether it did.
-pub fn seed_demo_users(store: &dyn Store, passwords: &Passwords) -> Result<bool, String> {
-    if store.count_users().map_err(|e| e.to_string())? > 0 {
-        return Ok(false);
-    }
-    for (username, password, is_admin) in DEMO_USERS {
-        let hash = passwords.hash(password).map_err(|e| e.to_string())?;
-        store
-            .create_user(&NewUser {
-                username: (*username).to_owned(),
-                canonical: usernames::canonical(username),
-                password_hash: hash,
-                is_admin: *is_admin,
-                is_demo: true,
-                now: now() as i64,
-            })
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(true)
+/// Brings the database's accounts up to today's rules; returns warnings for the operator.
+pub async fn prepare_accounts(accounts: &Accounts, debug: bool) -> Result<Vec<String>, StartError> {
+    accounts.prepare(debug).await.map_err(StartError::Accounts)
 }
 
-/// The store as the services share it.
-pub fn shared(store: SqliteStore) -> Arc<dyn Store> {
-    Arc::new(store)
+/// Everything `serve` needs, checked and open: the settings, the database (with its cache and
+/// change feed), the demo accounts where configured, and the services.
+pub async fn serve(
+    figment: &Figment,
+    clock: Arc<dyn Clock>,
+) -> Result<(Auth, web::Settings, SecretSlice<u8>), StartError> {
+    let checked = check(figment, clock.as_ref())?;
+    for warning in &checked.warnings {
+        log::warn!("{warning}");
+    }
+    let keys = &checked.keys;
+    log::info!(
+        "signing tokens with key {} ({} key(s) verify)",
+        keys.active_key_id(),
+        keys.key_infos().len()
+    );
+    let config = checked.config.clone();
+    let poll = checked.layers.change_poll;
+    let (sqlite, feed) = tokio::task::spawn_blocking(move || {
+        let sqlite = open_database(&config)?;
+        let feed = sqlite
+            .watch_commits(poll)
+            .map_err(|source| StartError::Database {
+                path: config.database.display().to_string(),
+                source,
+            })?;
+        Ok::<_, StartError>((sqlite, feed))
+    })
+    .await??;
+    log::info!(
+        "database {}: other processes' commits are seen within {} ms",
+        sqlite.path().display(),
+        poll.as_millis()
+    );
+    let store = Arc::new(CachingStore::new(Arc::new(sqlite), feed));
+    let accounts = accounts(
+        &checked.config,
+        &checked.layers,
+        Arc::clone(&store) as Arc<dyn Store>,
+        Arc::clone(&clock),
+    )?;
+    for warning in prepare_accounts(&accounts, checked.debug).await? {
+        log::warn!("{warning}");
+    }
+    if checked.config.demo_users
+        && accounts
+            .seed_demo_accounts()
+            .await
+            .map_err(StartError::Accounts)?
+    {
+        log::warn!(
+            "created the demo accounts admin/admin (administrator) and user/user: for trying \
+             jwtapp out only; they cannot log in outside the debug profile"
+        );
+    }
+    let Layers { auth, web, .. } = checked.layers;
+    if auth.reissue_threshold_secs < checked.config.reissue_threshold_secs {
+        log::info!(
+            "auth.reissue_threshold_secs: using {} s, half the access lifetime",
+            auth.reissue_threshold_secs
+        );
+    }
+    let service = Auth::new(auth, checked.keys, store, clock).map_err(StartError::Passwords)?;
+    Ok((service, web, checked.secret))
 }

@@ -1,21 +1,31 @@
-//! What signed-in users do to their own account (sessions, password) and what administrators
-//! do to everyone's. Every change is written to the store and the live cache is dropped, so it
-//! takes effect on the affected user's very next request.
+//! What administrators do to user accounts, from the admin pages and from the CLI alike: one
+//! service, so both follow the same rules. Every change goes through the store in one
+//! transaction and takes effect on the affected user's next request.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::live::blocking;
+use super::clock::Clock;
 use super::passwords::Passwords;
-use super::{Auth, AuthError, ClientInfo, Principal, now};
-use crate::store::{Session, User, reason};
+use super::{AuthError, Principal, usernames};
+use crate::store::{NewUser, Session, SessionLimits, Store, User, reason};
+
+/// The demo accounts of the original example, created in the debug profile on an empty database.
+pub const DEMO_USERS: &[(&str, &str, bool)] = &[("admin", "admin", true), ("user", "user", false)];
 
 /// A user as the administrators' list shows them.
 #[derive(Debug, Clone)]
 pub struct UserSummary {
     pub user: User,
-    /// Live sessions (logins) of the user.
+    /// Active sessions (logins) of the user.
     pub sessions: u64,
+}
+
+/// Who makes a change: the rules differ a little (an administrator cannot lock themselves out
+/// from a page; the command line can do anything).
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    Admin(&'a Principal),
+    CommandLine,
 }
 
 /// What an administrator can do to a user.
@@ -27,11 +37,13 @@ pub enum AdminAction {
     GrantAdmin,
     RemoveAdmin,
     EndSessions,
+    /// Also deletes the user's sessions.
+    Delete,
 }
 
 impl AdminAction {
     /// The action named by a form or command (`enable`, `disable`, `grant-admin`,
-    /// `remove-admin`, `end-sessions`).
+    /// `remove-admin`, `end-sessions`, `delete`).
     pub fn parse(name: &str) -> Option<AdminAction> {
         Some(match name {
             "enable" => AdminAction::Enable,
@@ -39,11 +51,12 @@ impl AdminAction {
             "grant-admin" => AdminAction::GrantAdmin,
             "remove-admin" => AdminAction::RemoveAdmin,
             "end-sessions" => AdminAction::EndSessions,
+            "delete" => AdminAction::Delete,
             _ => return None,
         })
     }
 
-    /// What was done, for the page: "disabled alice".
+    /// What was done, as a sentence: "Disabled alice and ended their sessions."
     pub fn done(self, username: &str) -> String {
         match self {
             AdminAction::Enable => format!("Enabled {username}."),
@@ -51,142 +64,217 @@ impl AdminAction {
             AdminAction::GrantAdmin => format!("{username} is now an administrator."),
             AdminAction::RemoveAdmin => format!("{username} is no longer an administrator."),
             AdminAction::EndSessions => format!("Ended every session of {username}."),
+            AdminAction::Delete => format!("Deleted {username} and their sessions."),
         }
+    }
+
+    /// Whether an administrator may do this to their own account from a page: not what would
+    /// lock them out mid-request.
+    fn locks_out(self) -> bool {
+        matches!(
+            self,
+            AdminAction::Disable | AdminAction::RemoveAdmin | AdminAction::Delete
+        )
     }
 }
 
-impl Auth {
-    /// The caller's live logins, most recently used first.
-    pub async fn sessions(&self, principal: &Principal) -> Result<Vec<Session>, AuthError> {
-        let store = Arc::clone(&self.store);
-        let user_id = principal.user_id;
-        let idle = self.rotation.idle_secs;
-        let limit = self.max_sessions;
-        let now = now() as i64;
-        Ok(blocking(move || store.live_sessions(user_id, now, idle, limit)).await?)
-    }
+/// What an action did: to whom (the name as stored), and how many sessions it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub username: String,
+    pub ended: usize,
+}
 
-    /// Ends one of the caller's own sessions; any other id is "not found" (even another user's,
-    /// so ids cannot be probed).
-    pub async fn end_session(&self, principal: &Principal, id: &str) -> Result<(), AuthError> {
-        let store = Arc::clone(&self.store);
-        let user_id = principal.user_id;
-        let idle = self.rotation.idle_secs;
-        let id = id.to_owned();
-        let now = now() as i64;
-        let ended = blocking(move || match store.find_session(&id)? {
-            Some(session) if session.user_id == user_id && session.is_live(now, idle) => {
-                store.revoke_session(&id, now, reason::USER)
-            }
-            _ => Ok(false),
-        })
-        .await?;
-        self.live.invalidate();
-        if ended {
-            Ok(())
-        } else {
-            Err(AuthError::NotFound(
-                "no such session among yours (it may have ended already)".into(),
-            ))
+/// The accounts service.
+#[derive(Clone)]
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    passwords: Passwords,
+    clock: Arc<dyn Clock>,
+    limits: SessionLimits,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Accounts {
+    pub fn new(
+        store: Arc<dyn Store>,
+        passwords: Passwords,
+        clock: Arc<dyn Clock>,
+        limits: SessionLimits,
+    ) -> Accounts {
+        Accounts {
+            store,
+            passwords,
+            clock,
+            limits,
         }
     }
 
-    /// Ends every session of the caller: all of them, or all but the one making the request.
-    /// Returns how many ended.
-    pub async fn end_sessions(
-        &self,
-        principal: &Principal,
-        keep_current: bool,
-    ) -> Result<u64, AuthError> {
-        let store = Arc::clone(&self.store);
-        let user_id = principal.user_id;
-        let keep = keep_current.then(|| principal.session_id.clone());
-        let why = if keep_current {
-            reason::USER
-        } else {
-            reason::LOGOUT
-        };
-        let now = now() as i64;
-        let ended =
-            blocking(move || store.revoke_user_sessions(user_id, keep.as_deref(), now, why))
-                .await?;
-        self.live.invalidate();
-        Ok(ended)
+    fn now(&self) -> i64 {
+        self.clock.now() as i64
     }
 
-    /// Changes the caller's password after checking the current one, and ends every other
-    /// session of theirs. Wrong guesses of the current password are throttled like logins.
-    pub async fn change_password(
-        &self,
-        principal: &Principal,
-        current: &str,
-        new: &str,
-        client: &ClientInfo,
-    ) -> Result<u64, AuthError> {
-        Passwords::check_policy(new).map_err(|e| AuthError::Refused(e.to_string()))?;
-        let attempt = self
-            .throttle
-            .begin(
-                &super::usernames::canonical(&principal.username),
-                client.ip,
-                now(),
+    /// The user a command or form names: the one with exactly that spelling, or else the one
+    /// with its canonical form (`ALICE` finds `alice`). Several users of one canonical form (a
+    /// database from before the rule) must be named exactly.
+    pub async fn find(&self, name: &str) -> Result<User, AuthError> {
+        if let Some(user) = self.store.find_user(name).await? {
+            return Ok(user);
+        }
+        let mut found = self
+            .store
+            .find_users_by_canonical(&usernames::canonical(name))
+            .await?;
+        match found.len() {
+            0 => Err(AuthError::NotFound(format!("no user named {name:?}"))),
+            1 => Ok(found.remove(0)),
+            _ => {
+                let names: Vec<String> =
+                    found.iter().map(|u| format!("{:?}", u.username)).collect();
+                Err(AuthError::NotFound(format!(
+                    "{name:?} matches several users ({}): name one exactly",
+                    names.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// Refuses a new username that cannot be used, or whose canonical form is taken: checked
+    /// before anyone is asked for a password (the store checks again when it writes).
+    pub async fn check_new_username(&self, name: &str) -> Result<(), AuthError> {
+        usernames::validate(name)?;
+        let canonical = usernames::canonical(name);
+        match self
+            .store
+            .find_users_by_canonical(&canonical)
+            .await?
+            .first()
+        {
+            Some(existing) => Err(AuthError::UsernameTaken {
+                existing: existing.username.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Creates a user with a new password.
+    pub async fn create(&self, name: &str, password: &str, admin: bool) -> Result<User, AuthError> {
+        usernames::validate(name)?;
+        Passwords::check_policy(password)?;
+        let password_hash = self.hash(password).await?;
+        Ok(self
+            .store
+            .create_user(NewUser {
+                username: name.to_owned(),
+                canonical: usernames::canonical(name),
+                password_hash,
+                is_admin: admin,
+                is_demo: false,
+                now: self.now(),
+            })
+            .await?)
+    }
+
+    /// Gives a user a new name; their sessions end (their tokens carry the old one). Returns
+    /// the old name and how many sessions ended.
+    pub async fn rename(&self, name: &str, new_name: &str) -> Result<(String, usize), AuthError> {
+        let user = self.find(name).await?;
+        usernames::validate(new_name)?;
+        let ended = self
+            .store
+            .rename_user(
+                &user.username,
+                new_name,
+                &usernames::canonical(new_name),
+                self.now(),
             )
-            .await
-            .map_err(|t| AuthError::Throttled {
-                retry_after: t.retry_after,
-            })?;
-        let store = Arc::clone(&self.store);
-        let passwords = self.passwords.clone();
-        let username = principal.username.clone();
-        let keep = principal.session_id.clone();
-        let (current, new) = (current.to_owned(), new.to_owned());
-        let now = now() as i64;
-        let _permit = self.hashing_permit().await?;
-        // The outer error is the store's; the inner one is the answer to the caller.
-        let changed: Result<u64, AuthError> = blocking(move || {
-            let user = store.find_user(&username)?;
-            let stored = user.as_ref().map(|u| u.password_hash.as_str());
-            if !passwords.verify(&current, stored) {
-                return Ok(Err(AuthError::WrongPassword));
+            .await?;
+        Ok((user.username, ended.len()))
+    }
+
+    /// Sets a new password (an administrator's reset); every session of the user ends. Returns
+    /// the user's name and how many sessions ended.
+    pub async fn set_password(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<(String, usize), AuthError> {
+        let user = self.find(name).await?;
+        Passwords::check_policy(password)?;
+        let hash = self.hash(password).await?;
+        let ended = self
+            .store
+            .change_password(&user.username, &hash, None, self.now())
+            .await?;
+        Ok((user.username, ended.len()))
+    }
+
+    /// Carries out `action` on the user `name` for `actor`.
+    pub async fn apply(
+        &self,
+        actor: Actor<'_>,
+        name: &str,
+        action: AdminAction,
+    ) -> Result<Applied, AuthError> {
+        let user = self.find(name).await?;
+        if let Actor::Admin(admin) = actor
+            && admin.user_id == user.id
+            && action.locks_out()
+        {
+            return Err(AuthError::NotAllowed(
+                "you cannot disable, demote or delete yourself here; another administrator or \
+                 the command line can",
+            ));
+        }
+        let (now, username) = (self.now(), user.username.as_str());
+        let ended = match action {
+            AdminAction::Enable => self.store.set_enabled(username, true, now).await?,
+            AdminAction::Disable => self.store.set_enabled(username, false, now).await?,
+            AdminAction::GrantAdmin => {
+                self.store.set_admin(username, true, now).await?;
+                Vec::new()
             }
-            let hash = match passwords.hash(&new) {
-                Ok(hash) => hash,
-                Err(e) => return Ok(Err(AuthError::Internal(e.to_string()))),
-            };
-            Ok(Ok(store.change_password(
-                &username,
-                &hash,
-                Some(&keep),
-                now,
-            )?))
-        })
-        .await?;
-        self.live.invalidate();
-        let ended = match changed {
-            Ok(ended) => ended,
-            Err(e @ AuthError::WrongPassword) => {
-                attempt.failed();
-                return Err(e);
+            AdminAction::RemoveAdmin => {
+                self.store.set_admin(username, false, now).await?;
+                Vec::new()
             }
-            Err(e) => return Err(e),
+            AdminAction::EndSessions => {
+                self.store
+                    .revoke_user_sessions(user.id, None, now, reason::ADMIN)
+                    .await?
+            }
+            AdminAction::Delete => self.store.delete_user(username).await?,
         };
-        attempt.succeeded();
+        let by = match actor {
+            Actor::Admin(admin) => format!("administrator {:?}", admin.username),
+            Actor::CommandLine => "the command line".to_owned(),
+        };
         log::info!(
             target: "jwtapp::security",
-            "user {:?} changed their password; {ended} other session(s) ended",
-            principal.username
+            "{by}: {action:?} on user {username:?}; {} session(s) ended",
+            ended.len()
         );
-        Ok(ended)
+        Ok(Applied {
+            username: user.username.clone(),
+            ended: ended.len(),
+        })
     }
 
-    /// Every user, with how many live sessions each has.
-    pub async fn users(&self) -> Result<Vec<UserSummary>, AuthError> {
-        let store = Arc::clone(&self.store);
-        let idle = self.rotation.idle_secs;
-        let now = now() as i64;
-        let (users, counts): (Vec<User>, HashMap<i64, u64>) =
-            blocking(move || Ok((store.list_users()?, store.live_session_counts(now, idle)?)))
-                .await?;
+    /// Every user, with how many active sessions each has.
+    pub async fn list(&self) -> Result<Vec<UserSummary>, AuthError> {
+        let now = self.now();
+        let users = self.store.list_users().await?;
+        let counts = self
+            .store
+            .active_session_counts(now, self.limits.idle_secs)
+            .await?;
         Ok(users
             .into_iter()
             .map(|user| UserSummary {
@@ -196,46 +284,110 @@ impl Auth {
             .collect())
     }
 
-    /// Carries out an administrator's action on `username`. An administrator cannot disable
-    /// themselves or remove their own rights here (that would lock them out mid-request); the
-    /// CLI or another administrator can.
-    pub async fn administer(
-        &self,
-        actor: &Principal,
-        username: &str,
-        action: AdminAction,
-    ) -> Result<String, AuthError> {
-        if username == actor.username
-            && matches!(action, AdminAction::Disable | AdminAction::RemoveAdmin)
-        {
-            return Err(AuthError::Refused(
-                "you cannot disable yourself or remove your own administrator rights; \
-                 another administrator or the command line can"
-                    .into(),
+    /// A user's active sessions, most recently used first.
+    pub async fn sessions_of(&self, name: &str) -> Result<Vec<Session>, AuthError> {
+        let user = self.find(name).await?;
+        Ok(self
+            .store
+            .active_sessions(
+                user.id,
+                self.now(),
+                self.limits.idle_secs,
+                self.limits.max_per_user,
+            )
+            .await?)
+    }
+
+    /// Brings the accounts of an existing database up to today's rules, once at start: fills in
+    /// the canonical form of users that have none, and recognises the demo accounts an older
+    /// jwtapp made without marking them (an account named like one whose password is still the
+    /// published one; one password check each, skipped once marked). Returns warnings for the
+    /// operator: users of one canonical form, and (when `demo_allowed` is false) demo accounts.
+    pub async fn prepare(&self, demo_allowed: bool) -> Result<Vec<String>, AuthError> {
+        self.store.fill_canonical(usernames::canonical).await?;
+        for (username, password, _) in DEMO_USERS {
+            if let Some(user) = self.store.find_user(username).await?
+                && !user.is_demo
+                && self.verify(password, &user.password_hash).await?
+            {
+                self.store.mark_demo(username).await?;
+            }
+        }
+        let mut warnings = Vec::new();
+        for names in self.store.canonical_clashes().await? {
+            let quoted: Vec<String> = names.iter().map(|name| format!("{name:?}")).collect();
+            warnings.push(format!(
+                "users {} have the same username once letter case and look-alike characters are \
+                 ignored: none of them can log in until an administrator renames or deletes all \
+                 but one (`jwtapp user rename {} NEW_NAME` or `jwtapp user delete {}`)",
+                quoted.join(" and "),
+                names[0],
+                names[0]
             ));
         }
-        let store = Arc::clone(&self.store);
-        let name = username.to_owned();
-        let now = now() as i64;
-        blocking(move || match action {
-            AdminAction::Enable => store.set_enabled(&name, true, now),
-            AdminAction::Disable => store.set_enabled(&name, false, now),
-            AdminAction::GrantAdmin => store.set_admin(&name, true, now),
-            AdminAction::RemoveAdmin => store.set_admin(&name, false, now),
-            AdminAction::EndSessions => match store.find_user(&name)? {
-                Some(user) => store
-                    .revoke_user_sessions(user.id, None, now, reason::ADMIN)
-                    .map(|_| ()),
-                None => Err(crate::store::StoreError::NoSuchUser(name)),
-            },
-        })
-        .await?;
-        self.live.invalidate();
-        log::info!(
-            target: "jwtapp::security",
-            "administrator {:?}: {action:?} on user {username:?}",
-            actor.username
-        );
-        Ok(action.done(username))
+        if !demo_allowed {
+            let demo: Vec<String> = self
+                .store
+                .list_users()
+                .await?
+                .into_iter()
+                .filter(|user| user.is_demo)
+                .map(|user| user.username)
+                .collect();
+            if !demo.is_empty() {
+                let removals: Vec<String> = demo
+                    .iter()
+                    .map(|name| format!("`jwtapp user delete {name}`"))
+                    .collect();
+                warnings.push(format!(
+                    "the database holds the demo account(s) {} of a debug run, whose passwords \
+                     are public: they cannot log in outside the debug profile. Remove them with {}",
+                    demo.join(", "),
+                    removals.join(" and ")
+                ));
+            }
+        }
+        Ok(warnings)
+    }
+
+    /// Creates the demo accounts, marked as such, when the database has no users (the debug
+    /// profile's `demo_users`). Returns whether it did.
+    pub async fn seed_demo_accounts(&self) -> Result<bool, AuthError> {
+        if self.store.count_users().await? > 0 {
+            return Ok(false);
+        }
+        for (username, password, is_admin) in DEMO_USERS {
+            let password_hash = self.hash(password).await?;
+            self.store
+                .create_user(NewUser {
+                    username: (*username).to_owned(),
+                    canonical: usernames::canonical(username),
+                    password_hash,
+                    is_admin: *is_admin,
+                    is_demo: true,
+                    now: self.now(),
+                })
+                .await?;
+        }
+        Ok(true)
+    }
+
+    async fn verify(&self, password: &str, hash: &str) -> Result<bool, AuthError> {
+        let (passwords, password, hash) =
+            (self.passwords.clone(), password.to_owned(), hash.to_owned());
+        Ok(
+            tokio::task::spawn_blocking(move || passwords.verify(&password, Some(&hash)))
+                .await
+                .map_err(crate::store::StoreError::from)?,
+        )
+    }
+
+    async fn hash(&self, password: &str) -> Result<String, AuthError> {
+        let (passwords, password) = (self.passwords.clone(), password.to_owned());
+        Ok(
+            tokio::task::spawn_blocking(move || passwords.hash(&password))
+                .await
+                .map_err(crate::store::StoreError::from)??,
+        )
     }
 }

@@ -1,27 +1,27 @@
-//! argon2id password hashing. Hashing costs tens of milliseconds of CPU by design, so the async
-//! helpers run it on a blocking thread, never on the request executor.
+//! argon2id password hashing. Hashing costs tens of milliseconds of CPU by design, so callers run
+//! it on a blocking thread, never on the request executor, and at most one per core at a time.
 
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::Output;
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 
-/// Longest password accepted anywhere: bounds the work one request can cause.
+/// Longest password accepted anywhere, in bytes of UTF-8: bounds the work one request can cause.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
-/// Shortest password accepted when one is set.
+/// Shortest password accepted when one is set, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
     #[error("the password must be at least {MIN_PASSWORD_CHARS} characters long")]
     TooShort,
     #[error("the password must be at most {MAX_PASSWORD_BYTES} bytes long")]
     TooLong,
-    #[error("password hashing failed: {0}")]
-    Hashing(String),
+    #[error("password hashing failed")]
+    Hashing(#[source] argon2::password_hash::Error),
 }
 
-/// Hashes and verifies with the configured argon2id parameters.
+/// Hashes and verifies with the configured argon2id parameters. Cheap to clone.
 #[derive(Clone)]
 pub struct Passwords {
     params: Params,
@@ -29,40 +29,11 @@ pub struct Passwords {
     /// unknown username costs the same time as a wrong password.
     dummy_hash: String,
     /// argon2's working memory (`argon2_memory_kib`, 19 MiB by default), kept between
-    /// verifications: fresh memory costs a page fault per 4 KiB on first touch, which made a
-    /// login nearly twice as slow as the hash itself. One buffer is kept, for the usual one login
-    /// at a time; logins hashing alongside it get memory of their own, given back to the system
-    /// when they finish, so a burst of logins does not leave the process larger.
-    kept: Arc<Mutex<Option<WorkingMemory>>>,
-}
-
-/// argon2 working memory in an anonymous mapping of its own: returned to the system when dropped,
-/// whatever the allocator would do with a block of this size.
-struct WorkingMemory {
-    map: memmap2::MmapMut,
-    blocks: usize,
-}
-
-impl WorkingMemory {
-    /// `None` when the system cannot provide it (or a stored hash asks for absurd amounts).
-    fn new(blocks: usize) -> Option<WorkingMemory> {
-        let bytes = blocks.checked_mul(Block::SIZE)?;
-        let map = memmap2::MmapOptions::new().len(bytes).map_anon().ok()?;
-        Some(WorkingMemory { map, blocks })
-    }
-
-    fn len(&self) -> usize {
-        self.blocks
-    }
-
-    fn blocks(&mut self) -> &mut [Block] {
-        // SAFETY: the mapping is `blocks * Block::SIZE` bytes, page-aligned (Block needs 64),
-        // zero-filled by the system, and any bytes are a valid `Block` (an array of u64);
-        // `&mut self` makes the borrow exclusive and the mapping outlives it.
-        unsafe {
-            std::slice::from_raw_parts_mut(self.map.as_mut_ptr().cast::<Block>(), self.blocks)
-        }
-    }
+    /// verifications, one buffer per hashing slot: fresh memory costs a page fault per 4 KiB on
+    /// first touch, which made a login nearly twice as slow as the hash itself. At most
+    /// `kept_buffers` are kept; a buffer for a hash of other parameters is never kept.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
+    kept_buffers: usize,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -74,13 +45,15 @@ impl std::fmt::Debug for Passwords {
 }
 
 impl Passwords {
-    pub fn new(params: Params) -> Result<Passwords, PasswordError> {
-        let hasher = argon2(&params);
-        let dummy_hash = hash_with(&hasher, &crate::auth::tokens::random_id(24))?;
+    /// `slots` is how many hashes may run at once (the caller bounds that); as many buffers are
+    /// kept for reuse.
+    pub fn new(params: Params, slots: usize) -> Result<Passwords, PasswordError> {
+        let dummy_hash = hash_with(&argon2(&params), &super::tokens::random_id(24))?;
         Ok(Passwords {
             params,
             dummy_hash,
-            kept: Arc::default(),
+            memory: Arc::default(),
+            kept_buffers: slots.max(1),
         })
     }
 
@@ -149,58 +122,50 @@ impl Passwords {
         else {
             return false;
         };
-        let blocks = params.block_count();
-        let Some(mut memory) = self.take_memory(blocks) else {
-            log::error!("no memory for a password hash of {blocks} KiB");
-            return false;
-        };
         let mut output = [0u8; Output::MAX_LENGTH];
         let Some(output) = output.get_mut(..expected.len()) else {
             return false;
         };
+        let blocks = params.block_count();
+        // A stored hash of other parameters (an older configuration) gets memory of its own.
+        let mut memory = self.take_memory(blocks);
         let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
             password,
             salt,
             output,
-            &mut memory.blocks()[..blocks],
+            &mut memory[..],
         );
         self.give_back(memory);
         // `Output`'s equality is constant-time.
         computed.is_ok() && Output::new(output).is_ok_and(|output| output == *expected)
     }
 
-    /// Working memory of at least `blocks` blocks: the kept buffer if it is free and big enough.
-    fn take_memory(&self, blocks: usize) -> Option<WorkingMemory> {
-        let kept = self
-            .kept
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        match kept {
-            Some(memory) if memory.len() >= blocks => Some(memory),
-            // A hash made with more memory than configured: keep the buffer for the next one.
-            Some(smaller) => {
-                self.give_back(smaller);
-                WorkingMemory::new(blocks)
-            }
-            None => WorkingMemory::new(blocks),
-        }
+    /// Working memory of exactly `blocks` blocks: a kept buffer when it has that size.
+    fn take_memory(&self, blocks: usize) -> Vec<Block> {
+        let kept = if blocks == self.params.block_count() {
+            self.lock().pop()
+        } else {
+            None
+        };
+        // argon2 overwrites every block before reading it, so a reused buffer needs no clearing.
+        kept.unwrap_or_else(|| vec![Block::new(); blocks])
     }
 
-    /// Keeps a buffer of the configured size for the next verification if none is kept; any
-    /// other is dropped, which unmaps it. argon2 overwrites every block before reading it, so
-    /// reuse needs no clearing.
-    fn give_back(&self, memory: WorkingMemory) {
+    /// Keeps a buffer of the configured size for the next verification, up to one per slot.
+    fn give_back(&self, memory: Vec<Block>) {
         if memory.len() != self.params.block_count() {
             return;
         }
-        let mut kept = self
-            .kept
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if kept.is_none() {
-            *kept = Some(memory);
+        let mut kept = self.lock();
+        if kept.len() < self.kept_buffers {
+            kept.push(memory);
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
+        self.memory
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -212,5 +177,37 @@ fn hash_with(hasher: &Argon2<'_>, password: &str) -> Result<String, PasswordErro
     hasher
         .hash_password(password.as_bytes())
         .map(|hash| hash.to_string())
-        .map_err(|e| PasswordError::Hashing(e.to_string()))
+        .map_err(PasswordError::Hashing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> Params {
+        Params::new(1024, 1, 1, None).unwrap_or_default()
+    }
+
+    #[test]
+    fn hashes_verify_and_reused_memory_gives_the_same_answers() {
+        let passwords = Passwords::new(cheap(), 2).expect("passwords");
+        let hash = passwords.hash("correct horse").expect("hash");
+        for _ in 0..3 {
+            assert!(passwords.verify("correct horse", Some(&hash)));
+            assert!(!passwords.verify("wrong horse", Some(&hash)));
+        }
+        assert!(!passwords.verify("correct horse", None));
+        assert!(passwords.lock().len() <= 2);
+    }
+
+    #[test]
+    fn an_older_hash_of_other_parameters_still_verifies_and_is_due_for_a_rehash() {
+        let old = Passwords::new(Params::new(512, 1, 1, None).unwrap_or_default(), 1)
+            .expect("old passwords");
+        let hash = old.hash("correct horse").expect("hash");
+        let current = Passwords::new(cheap(), 1).expect("passwords");
+        assert!(current.verify("correct horse", Some(&hash)));
+        assert!(current.needs_rehash(&hash));
+        assert!(!current.needs_rehash(&current.hash("x").expect("hash")));
+    }
 }

@@ -43,7 +43,7 @@ pub fn decide(
     rotate: bool,
     successor: String,
 ) -> (Outcome, FamilyUpdate) {
-    if family.user_id != user_id || !family.is_live(now, policy.idle_secs) {
+    if family.user_id != user_id || !family.is_active(now, policy.idle_secs) {
         return (Outcome::Ended, FamilyUpdate::Keep);
     }
     // A session from before rotation existed has no recorded token: the one it shows is live.

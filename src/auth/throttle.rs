@@ -22,8 +22,6 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::config::AuthConfig;
-
 /// Keys tracked at most (a few tens of MiB). Past this, keys whose failures have all left the
 /// window are forgotten, and if that is not enough, the tenth least recently failed: memory stays
 /// bounded and the keys of recent failures, an attacker's included, keep being counted.
@@ -118,6 +116,16 @@ impl Drop for Attempt {
     }
 }
 
+/// The limits, each over a sliding window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleSettings {
+    /// Failed logins allowed per username and address within the window.
+    pub failures_per_window: u32,
+    /// Failed logins allowed per address (all usernames) within the window.
+    pub address_ceiling: u32,
+    pub window_secs: u64,
+}
+
 pub struct LoginThrottle {
     failures_per_window: usize,
     address_ceiling: usize,
@@ -175,11 +183,11 @@ fn make_room(table: &mut Table, window_start: u64) {
 }
 
 impl LoginThrottle {
-    pub fn new(config: &AuthConfig) -> LoginThrottle {
+    pub fn new(settings: ThrottleSettings) -> LoginThrottle {
         LoginThrottle {
-            failures_per_window: config.login_failures_per_window as usize,
-            address_ceiling: config.login_address_ceiling as usize,
-            window: config.login_window_secs,
+            failures_per_window: settings.failures_per_window as usize,
+            address_ceiling: settings.address_ceiling as usize,
+            window: settings.window_secs,
             table: Mutex::default(),
             settled: Notify::new(),
         }
@@ -322,11 +330,10 @@ mod tests {
     use super::*;
 
     fn throttle(per_user: u32, ceiling: u32) -> Arc<LoginThrottle> {
-        Arc::new(LoginThrottle::new(&AuthConfig {
-            login_failures_per_window: per_user,
-            login_address_ceiling: ceiling,
-            login_window_secs: 300,
-            ..AuthConfig::default()
+        Arc::new(LoginThrottle::new(ThrottleSettings {
+            failures_per_window: per_user,
+            address_ceiling: ceiling,
+            window_secs: 300,
         }))
     }
 

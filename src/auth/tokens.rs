@@ -1,23 +1,27 @@
-//! Minting and verifying JWTs. The only place in jwtapp that encodes or decodes a token.
+//! Minting and verifying JWTs: the only place in jwtapp that encodes or decodes a token.
+//!
+//! Verification is a pure function of the token, the keys and the time it is given. (Tokens
+//! already verified are remembered by [`VerifiedTokens`](super::verified::VerifiedTokens), in
+//! front of this.)
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::keys::{KeyError, KeyRing};
-use super::verified::VerifiedTokens;
-use crate::config::{AuthConfig, MAX_TTL_SECS, is_valid_kid};
-
-pub use super::keys::hs256_key_id;
+use super::keys::{KeyError, KeyRing, validate_kid};
 
 /// Tokens longer than this are refused before any parsing: ours are a few hundred bytes.
 pub const MAX_TOKEN_LEN: usize = 4096;
+
+/// Longest lifetime any token may have: ten years, far below where `i64`/`u64` arithmetic could
+/// overflow. No configuration mints a token that lives longer.
+pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
 /// Which job a token does. A token of one kind is never accepted where the other belongs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +92,17 @@ impl fmt::Debug for Minted {
     }
 }
 
+/// What tokens say about themselves: who issues them, for whom, for how long.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    /// Clock skew allowed on `exp`, `nbf` and `iat`.
+    pub leeway_secs: u64,
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+}
+
 /// One key that verifies tokens, with the one algorithm it accepts.
 struct Verifier {
     algorithm: Algorithm,
@@ -104,8 +119,7 @@ pub struct KeyInfo {
     pub active: bool,
 }
 
-/// The signing key, every verification key and the verification rules, built once from the
-/// configuration.
+/// The signing key, every verification key and the verification rules, built once.
 pub struct TokenKeys {
     /// `kid` and algorithm of the key that signs.
     active_kid: String,
@@ -114,21 +128,15 @@ pub struct TokenKeys {
     /// Every key that verifies, the active one included, by `kid`.
     verifiers: HashMap<String, Verifier>,
     listing: Vec<KeyInfo>,
-    jwks: serde_json::Value,
-    issuer: String,
-    audience: String,
-    leeway: u64,
-    access_ttl: u64,
-    refresh_ttl: u64,
-    verified: VerifiedTokens,
+    jwks: JwkSet,
+    settings: TokenSettings,
 }
 
 impl fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenKeys")
             .field("keys", &self.listing)
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
+            .field("settings", &self.settings)
             .finish()
     }
 }
@@ -141,28 +149,27 @@ pub fn random_id(bytes: usize) -> String {
 }
 
 impl TokenKeys {
-    /// Builds the keys named by the `auth` settings. `secret` is the effective `auth.secret`
-    /// (already checked by the configuration, or the debug profile's random one): the signing key
-    /// when `algorithm` is HS256. The error names the setting of the key that cannot be used.
-    pub fn new(secret: &[u8], config: &AuthConfig) -> Result<TokenKeys, KeyError> {
-        Self::from_ring(&KeyRing::from_config(secret, config)?, config)
-    }
-
-    /// Builds the keys from an already loaded key ring and the `auth` settings.
-    pub fn from_ring(ring: &KeyRing, config: &AuthConfig) -> Result<TokenKeys, KeyError> {
+    /// Builds the keys from a loaded key ring.
+    pub fn new(ring: &KeyRing, settings: TokenSettings) -> Result<TokenKeys, KeyError> {
         let mut verifiers = HashMap::new();
         for key in ring.keys() {
             let verifier = Verifier {
                 algorithm: key.algorithm(),
                 key: key.decoding_key()?,
-                validation: validation(key.algorithm(), config),
+                validation: validation(key.algorithm(), &settings),
             };
             verifiers.insert(key.kid.clone(), verifier);
         }
+        let encoding = ring
+            .active
+            .encoding_key()?
+            .ok_or_else(|| KeyError::Missing {
+                setting: ring.active.setting.clone(),
+            })?;
         Ok(TokenKeys {
             active_kid: ring.active.kid.clone(),
             active_algorithm: ring.active.algorithm(),
-            encoding: ring.active.encoding_key()?,
+            encoding,
             verifiers,
             listing: ring
                 .keys()
@@ -172,13 +179,8 @@ impl TokenKeys {
                     active: key.kid == ring.active.kid,
                 })
                 .collect(),
-            jwks: ring.jwks(),
-            issuer: config.issuer.clone(),
-            audience: config.audience.clone(),
-            leeway: config.leeway_secs,
-            access_ttl: config.access_ttl_secs,
-            refresh_ttl: config.refresh_ttl_secs,
-            verified: VerifiedTokens::default(),
+            jwks: ring.jwks()?,
+            settings,
         })
     }
 
@@ -192,16 +194,16 @@ impl TokenKeys {
         &self.listing
     }
 
-    /// The public keys as a JWK Set (`{"keys":[...]}`): the Ed25519 ones; secrets never.
-    pub fn jwks(&self) -> &serde_json::Value {
+    /// The public keys as a JWK Set: the Ed25519 ones; secrets never.
+    pub fn jwks(&self) -> &JwkSet {
         &self.jwks
     }
 
     /// Lifetime of a token of this type, in seconds.
     pub fn ttl(&self, typ: TokenType) -> u64 {
         match typ {
-            TokenType::Access => self.access_ttl,
-            TokenType::Refresh => self.refresh_ttl,
+            TokenType::Access => self.settings.access_ttl_secs,
+            TokenType::Refresh => self.settings.refresh_ttl_secs,
         }
     }
 
@@ -224,8 +226,8 @@ impl TokenKeys {
             exp: (issued_at + self.ttl(typ)).min(not_after),
             jti: jti.to_owned(),
             typ,
-            iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
             sid: sid.to_owned(),
         };
         // `Header::new` adds `typ: "JWT"`; HS256 and Ed25519 signatures are deterministic, so the
@@ -239,29 +241,18 @@ impl TokenKeys {
         })
     }
 
-    /// Checks key, signature, algorithm, every claim and the token type. Says nothing about
-    /// whether the session is still live or the user still enabled: that is the caller's next step.
+    /// Checks key, signature, algorithm, every claim (against `now`) and the token type. Says
+    /// nothing about whether the session is still active or the user still enabled: that is
+    /// the caller's next step.
     ///
     /// The key is chosen by the header's `kid` alone, among the configured keys, and the token's
     /// `alg` must be that key's algorithm. `jku`, `x5u`, `jwk` and `x5c` are never looked at, so
     /// a token can neither bring its own key nor make the server fetch one.
-    pub fn verify(
-        &self,
-        token: &str,
-        expected: TokenType,
-        now: u64,
-    ) -> Result<Arc<Claims>, TokenError> {
+    pub fn verify(&self, token: &str, expected: TokenType, now: u64) -> Result<Claims, TokenError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
-        // The same token again (a client sends its access token with every request): its
-        // signature and claims were checked already; only the clock and the type are checked anew.
-        if let Some(claims) = self.verified.get(token) {
-            self.check_claims(&claims, expected, now)?;
-            return Ok(claims);
-        }
-        // A compact JWT is base64url and dots. Checked here, on the first sight of a token only:
-        // a remembered token matched a checked one byte for byte.
+        // A compact JWT is base64url and dots.
         if !token
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
@@ -272,7 +263,7 @@ impl TokenKeys {
         let verifier = header
             .kid
             .as_deref()
-            .filter(|kid| is_valid_kid(kid))
+            .filter(|kid| validate_kid(kid).is_ok())
             .and_then(|kid| self.verifiers.get(kid))
             .ok_or(TokenError::UnknownKey)?;
         // One algorithm per key: a public Ed25519 key is never used as an HMAC secret.
@@ -281,46 +272,29 @@ impl TokenKeys {
         }
         let data = jsonwebtoken::decode::<Claims>(token, &verifier.key, &verifier.validation)
             .map_err(|e| map_error(e.kind()))?;
-        let claims = Arc::new(data.claims);
-        self.check_claims(&claims, expected, now)?;
-        self.verified.insert(token, Arc::clone(&claims));
-        Ok(claims)
+        self.check_claims(&data.claims, expected, now)?;
+        Ok(data.claims)
     }
 
-    /// The fast path of [`verify`](Self::verify): for a token verified before, its claims are
-    /// checked against the clock and the expected type and handed to `use_claims`, borrowed.
-    /// `None` when the token is not remembered (then call `verify`).
-    pub fn verify_remembered<R>(
-        &self,
-        token: &str,
-        expected: TokenType,
-        now: u64,
-        use_claims: impl FnOnce(&Claims) -> R,
-    ) -> Option<Result<R, TokenError>> {
-        self.verified.with(token, |claims| {
-            self.check_claims(claims, expected, now)
-                .map(|()| use_claims(claims))
-        })
-    }
-
-    /// The checks that depend on the clock or on where the token is used, done on every use.
-    /// `exp` and `nbf` follow jsonwebtoken's rules (with the same leeway), so a remembered token
-    /// is refused exactly when a freshly decoded one would be.
-    fn check_claims(
+    /// The checks that depend on the clock or on where the token is used, made against `now`
+    /// (the application's clock: jsonwebtoken's own reading of the system time is switched off).
+    /// Done on every use, also of a token verified before.
+    pub fn check_claims(
         &self,
         claims: &Claims,
         expected: TokenType,
         now: u64,
     ) -> Result<(), TokenError> {
-        if claims.exp < now.saturating_sub(self.leeway) {
+        let leeway = self.settings.leeway_secs;
+        if claims.exp < now.saturating_sub(leeway) {
             return Err(TokenError::Expired);
         }
         // jsonwebtoken never looks at `iat`: a token "issued" in the future was not issued by us.
-        if claims.nbf > now + self.leeway || claims.iat > now + self.leeway {
+        if claims.nbf > now + leeway || claims.iat > now + leeway {
             return Err(TokenError::NotYetValid);
         }
-        // No configuration mints a token that lives longer: an `exp` beyond that (up to u64::MAX)
-        // was not set by us, and must not reach code that converts it to a date or an i64.
+        // An `exp` beyond what any configuration mints (up to u64::MAX) was not set by us, and
+        // must not reach code that converts it to a date or an i64.
         if claims.exp.saturating_sub(claims.iat) > MAX_TTL_SECS {
             return Err(TokenError::BadClaims);
         }
@@ -334,17 +308,17 @@ impl TokenKeys {
     }
 }
 
-/// The claim checks every key shares, for a key of `algorithm`.
-fn validation(algorithm: Algorithm, config: &AuthConfig) -> Validation {
+/// The claim checks every key shares, for a key of `algorithm`: every claim we rely on is
+/// required, the issuer and audience are ours. `exp` and `nbf` are checked by
+/// [`TokenKeys::check_claims`] against the application's clock.
+fn validation(algorithm: Algorithm, settings: &TokenSettings) -> Validation {
     let mut validation = Validation::new(algorithm);
-    // jsonwebtoken checks only `exp` unless told otherwise; every claim we rely on is required.
     validation.set_required_spec_claims(&["exp", "nbf", "sub", "iss", "aud"]);
-    validation.validate_exp = true;
-    validation.validate_nbf = true;
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
     validation.validate_aud = true;
-    validation.leeway = config.leeway_secs;
-    validation.set_issuer(&[&config.issuer]);
-    validation.set_audience(&[&config.audience]);
+    validation.set_issuer(&[&settings.issuer]);
+    validation.set_audience(&[&settings.audience]);
     validation
 }
 

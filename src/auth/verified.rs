@@ -1,5 +1,6 @@
 //! Tokens that passed verification, remembered so that a client sending the same token on every
-//! request does not have it decoded, parsed and its signature recomputed each time.
+//! request does not have it decoded, parsed and its signature recomputed each time: a cache in
+//! front of [`TokenKeys::verify`](super::tokens::TokenKeys::verify).
 //!
 //! Only tokens that passed every check are kept, under their signature, next to the whole token:
 //! a hit must match the token byte for byte, so a changed payload under a reused signature is a
@@ -7,22 +8,35 @@
 //! `iat`) and on the place of use (`typ`) is checked again on every use by the caller; the keys
 //! never change while the process runs, so a signature that was good stays good.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use quick_cache::sync::Cache;
 
 use super::tokens::Claims;
 
-/// Tokens kept before the cache starts over: a few megabytes at most.
-const MAX_TOKENS: usize = 10_000;
+/// Tokens kept at most (a few MiB); beyond it the least recently used are evicted.
+const CAPACITY: usize = 20_000;
 
-/// A verified token under its signature: the whole token (a hit must match it exactly) and its
-/// claims. foldhash: the keys are signatures of tokens that passed verification, which nobody can
-/// choose, so a fast hash is enough.
-type BySignature = HashMap<Box<str>, (Box<str>, Arc<Claims>), foldhash::fast::RandomState>;
-
-#[derive(Default)]
+/// A bounded cache of verified tokens.
 pub struct VerifiedTokens {
-    by_signature: RwLock<BySignature>,
+    /// By signature: the whole token (a hit must match it exactly) and its claims.
+    by_signature: Cache<Box<str>, (Box<str>, Arc<Claims>)>,
+}
+
+impl Default for VerifiedTokens {
+    fn default() -> Self {
+        VerifiedTokens {
+            by_signature: Cache::new(CAPACITY),
+        }
+    }
+}
+
+impl std::fmt::Debug for VerifiedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedTokens")
+            .field("tokens", &self.by_signature.len())
+            .finish()
+    }
 }
 
 /// The signature segment of a compact JWT.
@@ -33,35 +47,53 @@ fn signature(token: &str) -> Option<&str> {
 impl VerifiedTokens {
     /// The claims of `token`, if exactly this token was verified before.
     pub fn get(&self, token: &str) -> Option<Arc<Claims>> {
-        self.with(token, Arc::clone)
-    }
-
-    /// Runs `use_claims` on the claims of `token` while they are borrowed from the cache, if
-    /// exactly this token was verified before. Unlike [`get`](Self::get) it touches no reference
-    /// count: on a busy server every shared counter that two cores write in turn costs time.
-    pub fn with<R>(&self, token: &str, use_claims: impl FnOnce(&Arc<Claims>) -> R) -> Option<R> {
-        let entries = self
-            .by_signature
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match entries.get(signature(token)?) {
-            Some((known, claims)) if **known == *token => Some(use_claims(claims)),
-            _ => None,
-        }
+        let (known, claims) = self.by_signature.get(signature(token)?)?;
+        (*known == *token).then_some(claims)
     }
 
     /// Remembers a token that passed verification.
     pub fn insert(&self, token: &str, claims: Arc<Claims>) {
-        let Some(signature) = signature(token) else {
-            return;
-        };
-        let mut entries = self
-            .by_signature
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if entries.len() >= MAX_TOKENS {
-            entries.clear();
+        if let Some(signature) = signature(token) {
+            self.by_signature
+                .insert(signature.into(), (token.into(), claims));
         }
-        entries.insert(signature.into(), (token.into(), claims));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::tokens::TokenType;
+
+    fn claims() -> Arc<Claims> {
+        Arc::new(Claims {
+            sub: "alice".into(),
+            iat: 1,
+            nbf: 1,
+            exp: 2,
+            jti: "j".into(),
+            typ: TokenType::Access,
+            iss: "i".into(),
+            aud: "a".into(),
+            sid: "s".into(),
+        })
+    }
+
+    #[test]
+    fn a_hit_must_match_the_whole_token() {
+        let cache = VerifiedTokens::default();
+        cache.insert("header.payload.signature", claims());
+        assert!(cache.get("header.payload.signature").is_some());
+        assert!(cache.get("header.forged.signature").is_none());
+        assert!(cache.get("no-signature").is_none());
+    }
+
+    #[test]
+    fn it_stays_bounded() {
+        let cache = VerifiedTokens::default();
+        for i in 0..(CAPACITY * 2) {
+            cache.insert(&format!("h.p.{i}"), claims());
+        }
+        assert!(cache.by_signature.len() <= CAPACITY);
     }
 }

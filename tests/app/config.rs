@@ -378,18 +378,17 @@ fn keys_are_listed_by_kid_and_their_secrets_never_printed() {
     let (config_ok, config) = run(&["config"], &env);
 
     assert!(ok, "{keys}");
-    let thumbprint = jwtapp::auth::keys::ed25519_key_id(
-        &URL_SAFE_NO_PAD
-            .decode(OPENSSL_PUBLIC_X)
-            .expect("base64url")
-            .try_into()
-            .expect("32 bytes"),
-    );
+    // RFC 7638: the required members in lexicographic order, no whitespace, SHA-256.
+    let thumbprint = {
+        use sha2::Digest;
+        let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{OPENSSL_PUBLIC_X}"}}"#);
+        URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes()))
+    };
     assert!(
         keys.contains(&format!("active   EdDSA  kid={thumbprint}")),
         "{keys}"
     );
-    let retired_kid = jwtapp::auth::keys::hs256_key_id(retired_secret.as_bytes());
+    let retired_kid = jwtapp::auth::hs256_key_id(retired_secret.as_bytes());
     assert!(
         keys.contains(&format!("retired  HS256  kid={retired_kid}")),
         "{keys}"
@@ -402,7 +401,7 @@ fn keys_are_listed_by_kid_and_their_secrets_never_printed() {
         assert!(!out.contains(retired_secret), "{out}");
         assert!(!out.contains("MC4CAQAw"), "no private key: {out}");
     }
-    assert!(config.contains("[redacted]"), "{config}");
+    assert!(config.contains("[REDACTED]"), "{config}");
 }
 
 #[test]

@@ -85,10 +85,7 @@ async fn cookie_secure_adds_secure_and_the_host_prefix() {
 async fn the_release_defaults_are_secure_and_lax() {
     // Without the debug profile's override, cookies are Secure with the __Host- prefix.
     let dir = tempfile::tempdir().unwrap();
-    let figment = base_figment(dir.path()).merge((
-        "auth.cookie_secure",
-        jwtapp::config::AuthConfig::default().cookie_secure,
-    ));
+    let figment = base_figment(dir.path()).merge(("auth.cookie_secure", true));
     let client = Client::untracked(jwtapp::rocket(figment)).await.unwrap();
     let reply = client.get("/login").dispatch().await;
     let set_cookie = reply.headers().get_one("Set-Cookie").unwrap().to_owned();

@@ -12,7 +12,9 @@ use jwtapp::store::{SqliteStore, Store};
 async fn wrong_credentials_get_the_same_401_whatever_was_wrong() {
     let app = TestApp::spawn().await;
     SqliteStore::open(&app.database())
-        .and_then(|store| store.set_enabled("admin", false, now() as i64))
+        .expect("open")
+        .set_enabled("admin", false, now() as i64)
+        .await
         .expect("disable admin");
 
     let unknown = app.try_login("nobody", "user").await;

@@ -189,7 +189,7 @@ pub fn now() -> u64 {
 
 /// The `kid` the test apps' signing key ([`SECRET`]) carries.
 pub fn server_kid() -> String {
-    jwtapp::auth::keys::hs256_key_id(SECRET.as_bytes())
+    jwtapp::auth::hs256_key_id(SECRET.as_bytes())
 }
 
 /// Signs arbitrary claims with `secret` and `alg`, under the server's `kid`: the server then

@@ -14,5 +14,5 @@ mod errors;
 mod health;
 mod pages;
 mod reissue;
-mod store;
+// mod store;
 mod tokens;

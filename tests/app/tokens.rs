@@ -277,6 +277,7 @@ async fn disabled_or_deleted_users_get_403_on_their_next_request() {
 
     store
         .set_enabled("user", false, now() as i64)
+        .await
         .expect("disable");
     app.get("/api/user-sample", Some(&user.access))
         .await
@@ -288,6 +289,7 @@ async fn disabled_or_deleted_users_get_403_on_their_next_request() {
     // Disabling ended the user's sessions: enabling the account does not revive old tokens.
     store
         .set_enabled("user", true, now() as i64)
+        .await
         .expect("enable");
     app.get("/api/user-sample", Some(&user.access))
         .await
@@ -301,7 +303,7 @@ async fn disabled_or_deleted_users_get_403_on_their_next_request() {
         "enabled again, after a new login"
     );
 
-    store.delete_user("admin").expect("delete");
+    store.delete_user("admin").await.expect("delete");
     app.get("/api/auth/info", Some(&admin.access))
         .await
         .assert_error(403);
@@ -324,6 +326,7 @@ async fn a_demoted_admin_loses_admin_routes_on_the_next_request() {
 
     store
         .set_admin("admin", false, now() as i64)
+        .await
         .expect("demote");
 
     app.get("/api/admin-sample", Some(&admin.access))

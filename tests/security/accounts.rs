@@ -412,6 +412,7 @@ async fn a_weaker_stored_hash_is_upgraded_at_login() {
     let weak_hash = SqliteStore::open(&database)
         .unwrap()
         .find_user("user")
+        .await
         .unwrap()
         .unwrap()
         .password_hash;
@@ -428,6 +429,7 @@ async fn a_weaker_stored_hash_is_upgraded_at_login() {
     let upgraded = SqliteStore::open(&database)
         .unwrap()
         .find_user("user")
+        .await
         .unwrap()
         .unwrap()
         .password_hash;
@@ -444,6 +446,7 @@ async fn a_weaker_stored_hash_is_upgraded_at_login() {
     let again = SqliteStore::open(&database)
         .unwrap()
         .find_user("user")
+        .await
         .unwrap()
         .unwrap()
         .password_hash;
@@ -464,16 +467,16 @@ async fn ended_sessions_are_pruned_in_the_background() {
             .unwrap()
             .to_owned()
     };
-    assert!(store.find_session(&sid(&ended)).unwrap().is_some());
+    assert!(store.find_session(&sid(&ended)).await.unwrap().is_some());
     let mut gone = false;
     for _ in 0..30 {
         rocket::tokio::time::sleep(Duration::from_millis(100)).await;
-        if store.find_session(&sid(&ended)).unwrap().is_none() {
+        if store.find_session(&sid(&ended)).await.unwrap().is_none() {
             gone = true;
             break;
         }
     }
     assert!(gone, "the revoked session was pruned");
-    assert!(store.find_session(&sid(&live)).unwrap().is_some());
+    assert!(store.find_session(&sid(&live)).await.unwrap().is_some());
     assert!(works(&app, &live.access).await);
 }

@@ -18,9 +18,9 @@ use crate::support::{
     BAD_ALGORITHM, BAD_SIGNATURE, Ed25519Key, MALFORMED, Sign, UNKNOWN_KEY, assert_ok,
     assert_refused, good_claims, header_of, signed,
 };
-use jwtapp::auth::keys::hs256_key_id;
-use jwtapp::auth::tokens::{TokenKeys, TokenType};
-use jwtapp::config::AuthConfig;
+use jwtapp::auth::{
+    KeyRing, KeySettings, Pem, SigningAlgorithm, TokenKeys, TokenSettings, TokenType, hs256_key_id,
+};
 
 /// The signing secret after a rotation.
 const NEW_SECRET: &str = "rotated-secret-9876543210-zyxwvutsrqponmlkjihgfedcba";
@@ -440,19 +440,33 @@ async fn an_ed25519_public_key_is_never_an_hmac_secret() {
 #[test]
 fn the_same_inputs_mint_the_same_token_with_either_algorithm() {
     let key = Ed25519Key::generate();
-    let hs256 = AuthConfig::default();
-    let eddsa = AuthConfig {
-        algorithm: "EdDSA".into(),
-        private_key: Some(key.private_pem()),
-        ..AuthConfig::default()
+    let settings = |algorithm, private_key| KeySettings {
+        algorithm,
+        secret: SECRET.as_bytes().to_vec().into(),
+        private_key,
+        key_id: None,
+        retired: Vec::new(),
+    };
+    let hs256 = settings(SigningAlgorithm::Hs256, None);
+    let eddsa = settings(
+        SigningAlgorithm::EdDsa,
+        Some(Pem::Inline(key.private_pem().into())),
+    );
+    let tokens = TokenSettings {
+        issuer: "jwtapp".into(),
+        audience: "jwtapp".into(),
+        leeway_secs: 5,
+        access_ttl_secs: 900,
+        refresh_ttl_secs: 2_592_000,
     };
 
-    for config in [hs256, eddsa] {
-        let keys = TokenKeys::new(SECRET.as_bytes(), &config).expect("keys");
+    for settings in [hs256, eddsa] {
+        let ring = KeyRing::load(&settings).expect("keys");
+        let keys = TokenKeys::new(&ring, tokens.clone()).expect("keys");
         let mint = || {
             keys.mint(TokenType::Refresh, "user", "sid", "jti", 1_000, u64::MAX)
                 .expect("mint")
         };
-        assert_eq!(mint(), mint(), "{}", config.algorithm);
+        assert_eq!(mint(), mint(), "{:?}", settings.algorithm);
     }
 }

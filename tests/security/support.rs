@@ -133,9 +133,15 @@ impl Ed25519Key {
         self.signing.verifying_key().to_bytes()
     }
 
-    /// The kid jwtapp derives for this key (its RFC 7638 thumbprint).
+    /// The kid jwtapp derives for this key: its RFC 7638 thumbprint, computed here by the
+    /// RFC's recipe (the required members in lexicographic order, no whitespace, SHA-256).
     pub fn kid(&self) -> String {
-        jwtapp::auth::keys::ed25519_key_id(&self.public_bytes())
+        use sha2::Digest;
+        let canonical = format!(
+            r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+            URL_SAFE_NO_PAD.encode(self.public_bytes())
+        );
+        URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes()))
     }
 
     /// The public JWK, as `/.well-known/jwks.json` would list it.

@@ -1,0 +1,46 @@
+//! Background housekeeping: ended sessions are deleted and old throttling state forgotten, so
+//! neither the database nor memory grows without bound.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::clock::Clock;
+use super::throttle::LoginThrottle;
+use crate::store::{Pruned, Store, StoreError};
+
+/// Deletes ended sessions and forgets old throttling state, every `prune_interval_secs`.
+pub struct Housekeeping {
+    pub(super) store: Arc<dyn Store>,
+    pub(super) throttle: Arc<LoginThrottle>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) idle_secs: i64,
+    pub(super) interval: Duration,
+}
+
+impl Housekeeping {
+    /// Prunes every `prune_interval_secs`, for as long as the server runs.
+    pub async fn run(self) {
+        loop {
+            tokio::time::sleep(self.interval).await;
+            match self.prune().await {
+                Ok(pruned) if pruned.sessions > 0 => {
+                    log::info!("pruned {} ended session(s)", pruned.sessions)
+                }
+                Ok(_) => {}
+                Err(e) => log::warn!("pruning ended sessions failed: {e}"),
+            }
+        }
+    }
+
+    /// One pass. Revoked sessions go at once: a token of a missing session is refused exactly
+    /// like one of a revoked session.
+    pub async fn prune(&self) -> Result<Pruned, StoreError> {
+        let now = self.clock.now();
+        self.throttle.sweep(now);
+        let now = now as i64;
+        let idle_before = now.saturating_sub(self.idle_secs);
+        self.store
+            .prune_sessions(now, idle_before, now.saturating_add(1))
+            .await
+    }
+}

@@ -1,0 +1,138 @@
+//! Logging in: credentials checked, throttled, a new session started.
+
+use super::service::Auth;
+use super::tokens::{TokenType, random_id};
+use super::{AuthError, ClientInfo, Login, Principal, usernames};
+use crate::store::Store;
+use crate::store::{NewSession, User};
+
+impl Auth {
+    /// Checks the credentials and starts a new login. Unknown user, wrong password and disabled
+    /// account all take the same time and give the same [`AuthError::InvalidCredentials`].
+    /// Past the throttling limits the answer is [`AuthError::Throttled`], before any password
+    /// work. The username is looked up by its canonical form (see [`usernames`]).
+    pub async fn login(
+        &self,
+        username: &str,
+        password: String,
+        client: ClientInfo,
+    ) -> Result<Login, AuthError> {
+        let now = self.clock.now();
+        let canonical = usernames::canonical(username);
+        let attempt = self
+            .throttle
+            .begin(&canonical, client.ip, now)
+            .await
+            .map_err(|t| AuthError::Throttled {
+                retry_after: t.retry_after,
+            })?;
+        let user = self.account_for_login(&canonical).await?;
+        let checked = self.check_password(password, user.as_ref()).await?;
+        let Some((user, password)) = checked.filter(|(user, _)| self.may_log_in(user)) else {
+            attempt.failed();
+            return Err(AuthError::InvalidCredentials);
+        };
+        self.rehash_if_weaker(&user, password, now).await;
+        let expires_at = now + self.keys.ttl(TokenType::Refresh);
+        let session_id = random_id(16);
+        let refresh_jti = random_id(16);
+        let session = NewSession {
+            id: session_id.clone(),
+            user_id: user.id,
+            created_at: now as i64,
+            expires_at: expires_at as i64,
+            user_agent: client.user_agent,
+            address: client.ip.map(|ip| ip.to_string()),
+            refresh_jti: refresh_jti.clone(),
+        };
+        self.store.create_session(session, self.limits).await?;
+        attempt.succeeded();
+        let principal = Principal {
+            user_id: user.id,
+            username: user.username,
+            enabled: user.enabled,
+            is_admin: user.is_admin,
+            session_id,
+        };
+        Ok(Login {
+            access: self.mint_access(&principal, now, expires_at)?,
+            refresh: self.mint_refresh(&principal, &refresh_jti, now, expires_at)?,
+            principal,
+        })
+    }
+
+    /// The one account a canonical username names. Two accounts of one canonical form (a
+    /// database from before the rule) are both refused until an administrator renames one:
+    /// neither may use the other's budget.
+    async fn account_for_login(&self, canonical: &str) -> Result<Option<User>, AuthError> {
+        let mut found = self.store.find_users_by_canonical(canonical).await?;
+        if found.len() > 1 {
+            let names: Vec<&str> = found.iter().map(|u| u.username.as_str()).collect();
+            log::warn!(
+                "login refused: {names:?} share one canonical username; rename or delete all but \
+                 one (`jwtapp user rename OLD NEW`)"
+            );
+            return Ok(None);
+        }
+        Ok(found.pop())
+    }
+
+    /// Whether the user may log in at all: enabled, and not a demo account outside the debug
+    /// profile.
+    pub(super) fn may_log_in(&self, user: &User) -> bool {
+        user.enabled && (self.demo_accounts_allowed || !user.is_demo)
+    }
+
+    /// Verifies `password` against the user's hash (or, without a user, against a dummy hash,
+    /// spending the same time) on a blocking thread, at most one per core at a time. The user
+    /// and the password come back when they match.
+    pub(super) async fn check_password(
+        &self,
+        password: String,
+        user: Option<&User>,
+    ) -> Result<Option<(User, String)>, AuthError> {
+        let _permit = self.hashing_permit().await?;
+        let passwords = self.passwords.clone();
+        let user = user.cloned();
+        let checked = tokio::task::spawn_blocking(move || {
+            let stored = user.as_ref().map(|u| u.password_hash.as_str());
+            let matched = passwords.verify(&password, stored);
+            user.filter(|_| matched).map(|user| (user, password))
+        })
+        .await
+        .map_err(crate::store::StoreError::from)?;
+        Ok(checked)
+    }
+
+    /// Stores a stronger hash of `password` when the user's was made with weaker argon2 settings
+    /// than the configured ones. A failure only costs the upgrade, never the login.
+    async fn rehash_if_weaker(&self, user: &User, password: String, now: u64) {
+        if !self.passwords.needs_rehash(&user.password_hash) {
+            return;
+        }
+        let Ok(_permit) = self.hashing_permit().await else {
+            return;
+        };
+        let passwords = self.passwords.clone();
+        let hashed = tokio::task::spawn_blocking(move || passwords.hash(&password)).await;
+        let stored = match hashed {
+            Ok(Ok(hash)) => self
+                .store
+                .set_password_hash(&user.username, &hash, now as i64)
+                .await
+                .map_err(|e| e.to_string()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match stored {
+            Ok(()) => log::info!(
+                "upgraded the password hash of {:?} to the configured argon2 settings",
+                user.username
+            ),
+            Err(e) => log::warn!(
+                "could not upgrade the password hash of {:?}: {e}",
+                user.username
+            ),
+        }
+    }
+}

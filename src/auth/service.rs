@@ -1,0 +1,210 @@
+//! [`Auth`]: the authentication service the web layer calls. Its work is spread over the files
+//! next to this one, one idea each: [`login`](super::login), [`authenticate`](super::authenticate),
+//! [`refresh`](super::refresh) and [`sessions`](super::sessions).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use super::accounts::Accounts;
+use super::clock::Clock;
+use super::housekeeping::Housekeeping;
+use super::passwords::{PasswordError, Passwords};
+use super::rotation::RotationPolicy;
+use super::throttle::{LoginThrottle, ThrottleSettings};
+use super::tokens::{Claims, Minted, TokenError, TokenKeys, TokenSettings, TokenType};
+use super::verified::VerifiedTokens;
+use super::{AuthError, Principal};
+use crate::store::{CachingStore, SessionLimits, Store};
+
+/// The rules of authentication, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub tokens: TokenSettings,
+    pub throttle: ThrottleSettings,
+    /// How long after a rotation the replaced refresh token still gets the same successor.
+    pub refresh_grace_secs: u64,
+    /// A session not refreshed for this long ends, whatever its absolute lifetime.
+    pub refresh_idle_secs: u64,
+    /// Rotate refresh tokens on the API's refresh too (the cookie flow always rotates).
+    pub api_refresh_rotation: bool,
+    /// An access cookie with less than this many seconds left is reissued.
+    pub reissue_threshold_secs: u64,
+    pub max_sessions_per_user: u32,
+    /// Whether demo accounts may be used (the debug profile only).
+    pub demo_accounts_allowed: bool,
+    pub argon2: argon2::Params,
+    /// How often ended sessions are deleted and old throttling state forgotten.
+    pub prune_interval: Duration,
+}
+
+/// The authentication service, shared by every request.
+pub struct Auth {
+    pub(super) keys: TokenKeys,
+    pub(super) verified: VerifiedTokens,
+    pub(super) store: Arc<CachingStore>,
+    pub(super) passwords: Passwords,
+    pub(super) throttle: Arc<LoginThrottle>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) rotation: RotationPolicy,
+    pub(super) api_rotation: bool,
+    pub(super) reissue_threshold: u64,
+    pub(super) limits: SessionLimits,
+    pub(super) demo_accounts_allowed: bool,
+    prune_interval: Duration,
+    /// Bounds concurrent argon2 work to the number of cores: a flood of logins then queues
+    /// instead of taking 19 MiB and a blocking thread each, and cannot starve other requests.
+    hashing: Semaphore,
+    accounts: Accounts,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("keys", &self.keys)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    /// The service over `store`, signing with `keys` and telling time by `clock`.
+    pub fn new(
+        settings: Settings,
+        keys: TokenKeys,
+        store: Arc<CachingStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Auth, PasswordError> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let passwords = Passwords::new(settings.argon2.clone(), cores)?;
+        let limits = SessionLimits {
+            max_per_user: settings.max_sessions_per_user,
+            idle_secs: settings.refresh_idle_secs as i64,
+        };
+        let accounts = Accounts::new(
+            Arc::clone(&store) as Arc<dyn Store>,
+            passwords.clone(),
+            Arc::clone(&clock),
+            limits,
+        );
+        Ok(Auth {
+            keys,
+            verified: VerifiedTokens::default(),
+            store,
+            passwords,
+            throttle: Arc::new(LoginThrottle::new(settings.throttle)),
+            clock,
+            rotation: RotationPolicy {
+                grace_secs: settings.refresh_grace_secs as i64,
+                idle_secs: settings.refresh_idle_secs as i64,
+            },
+            api_rotation: settings.api_refresh_rotation,
+            reissue_threshold: settings.reissue_threshold_secs,
+            limits,
+            demo_accounts_allowed: settings.demo_accounts_allowed,
+            prune_interval: settings.prune_interval,
+            hashing: Semaphore::new(cores),
+            accounts,
+        })
+    }
+
+    /// The accounts service (what administrators do), over the same store.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// The signing keys (for the JWK Set).
+    pub fn keys(&self) -> &TokenKeys {
+        &self.keys
+    }
+
+    /// Whether `/api/auth/refresh` rotates Bearer refresh tokens (`api_refresh_rotation`).
+    pub fn api_rotation(&self) -> bool {
+        self.api_rotation
+    }
+
+    /// The time, by the application's clock.
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// Answers when the database does (for readiness probes).
+    pub async fn database_ready(&self) -> Result<(), AuthError> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// The background housekeeping: what it needs, owned, so it can run on its own task.
+    pub fn housekeeping(&self) -> Housekeeping {
+        Housekeeping {
+            store: Arc::clone(&self.store) as Arc<dyn Store>,
+            throttle: Arc::clone(&self.throttle),
+            clock: Arc::clone(&self.clock),
+            idle_secs: self.rotation.idle_secs,
+            interval: self.prune_interval,
+        }
+    }
+
+    pub(super) async fn hashing_permit(&self) -> Result<SemaphorePermit<'_>, AuthError> {
+        // The semaphore is never closed.
+        self.hashing
+            .acquire()
+            .await
+            .map_err(|_| AuthError::NotAllowed("the server is shutting down"))
+    }
+
+    /// Verifies a token against the keys and the clock: a token verified before is taken from
+    /// the cache of verified tokens, and only its claims are checked again.
+    pub(super) fn verify(
+        &self,
+        token: &str,
+        expected: TokenType,
+        now: u64,
+    ) -> Result<Arc<Claims>, TokenError> {
+        if let Some(claims) = self.verified.get(token) {
+            self.keys.check_claims(&claims, expected, now)?;
+            return Ok(claims);
+        }
+        let claims = Arc::new(self.keys.verify(token, expected, now)?);
+        self.verified.insert(token, Arc::clone(&claims));
+        Ok(claims)
+    }
+
+    pub(super) fn mint_access(
+        &self,
+        principal: &Principal,
+        now: u64,
+        not_after: u64,
+    ) -> Result<Minted, AuthError> {
+        let jti = super::tokens::random_id(16);
+        self.mint(TokenType::Access, principal, &jti, now, not_after)
+    }
+
+    pub(super) fn mint_refresh(
+        &self,
+        principal: &Principal,
+        jti: &str,
+        issued_at: u64,
+        not_after: u64,
+    ) -> Result<Minted, AuthError> {
+        self.mint(TokenType::Refresh, principal, jti, issued_at, not_after)
+    }
+
+    fn mint(
+        &self,
+        typ: TokenType,
+        principal: &Principal,
+        jti: &str,
+        issued_at: u64,
+        not_after: u64,
+    ) -> Result<Minted, AuthError> {
+        Ok(self.keys.mint(
+            typ,
+            &principal.username,
+            &principal.session_id,
+            jti,
+            issued_at,
+            not_after,
+        )?)
+    }
+}

@@ -1,0 +1,371 @@
+//! [`CachingStore`]: the store every request goes through, with the few facts that every
+//! authenticated request needs (is the user enabled, an admin; is the session active) kept in
+//! memory in front of another store, the way tower-sessions' `CachingSessionStore` wraps one.
+//!
+//! Correctness rule: a change committed to the database is seen by the next request. Writes
+//! made through this store invalidate exactly what they changed, at once. Commits made elsewhere
+//! (another process, another instance) move the [`ChangeFeed`]; an entry read under an older
+//! version of the feed is stale. While the feed cannot vouch for anything, nothing is answered
+//! from memory.
+//!
+//! Two races are closed here. An entry read from the database just before a write of this
+//! process must not be put back after the write invalidated it: every invalidation moves a
+//! write epoch, and a read that saw the epoch move while it was out is not kept. And the
+//! version an entry is tagged with is the feed's version from *before* the read, so a commit
+//! elsewhere during the read makes the entry stale, never current.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use quick_cache::sync::Cache;
+
+use super::{
+    ChangeFeed, Ended, FamilyDecision, FeedState, NewSession, NewUser, Pruned, Session,
+    SessionLimits, SessionStatus, Store, StoreError, User, UserStatus,
+};
+
+/// Entries kept per kind (users, sessions): a few MiB at most. The least recently used beyond it
+/// are evicted.
+const CAPACITY: usize = 100_000;
+
+/// A cached answer, with the feed version it was read under.
+#[derive(Debug, Clone, Copy)]
+struct Entry<T> {
+    value: T,
+    version: u64,
+}
+
+/// A [`Store`] that answers [`Store::user_status`] and [`Store::session_status`] from memory.
+pub struct CachingStore {
+    inner: Arc<dyn Store>,
+    feed: ChangeFeed,
+    users: Cache<String, Entry<Option<UserStatus>>>,
+    sessions: Cache<String, Entry<Option<SessionStatus>>>,
+    /// Moves with every invalidation by this process.
+    writes: AtomicU64,
+    /// Held while an invalidation or the insert of a fresh read is under way, so the two never
+    /// interleave (see the module documentation). Never held on a cache hit.
+    settle: Mutex<()>,
+}
+
+impl std::fmt::Debug for CachingStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachingStore")
+            .field("users", &self.users.len())
+            .field("sessions", &self.sessions.len())
+            .field("feed", &self.feed.state())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What changed in a write, for invalidation.
+enum Changed<'a> {
+    User(&'a str),
+    Sessions(&'a [String]),
+    Session(&'a str),
+}
+
+impl CachingStore {
+    pub fn new(inner: Arc<dyn Store>, feed: ChangeFeed) -> CachingStore {
+        CachingStore {
+            inner,
+            feed,
+            users: Cache::new(CAPACITY),
+            sessions: Cache::new(CAPACITY),
+            writes: AtomicU64::new(0),
+            settle: Mutex::new(()),
+        }
+    }
+
+    /// The store behind the cache.
+    pub fn inner(&self) -> &Arc<dyn Store> {
+        &self.inner
+    }
+
+    /// The feed this cache trusts.
+    pub fn feed(&self) -> &ChangeFeed {
+        &self.feed
+    }
+
+    /// The path almost every request takes: the statuses of a user and a session when both are
+    /// cached and current, with no await and no database. `None` when either must be read.
+    pub fn peek(
+        &self,
+        username: &str,
+        session_id: &str,
+    ) -> Option<(Option<UserStatus>, Option<SessionStatus>)> {
+        let FeedState::Current(version) = self.feed.state() else {
+            return None;
+        };
+        let user = self.users.get(username).filter(|e| e.version == version)?;
+        let session = self
+            .sessions
+            .get(session_id)
+            .filter(|e| e.version == version)?;
+        Some((user.value, session.value))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.settle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Forgets what a write of this process changed.
+    fn invalidate(&self, changed: &[Changed<'_>]) {
+        let _settling = self.lock();
+        self.writes.fetch_add(1, Ordering::AcqRel);
+        for change in changed {
+            match change {
+                Changed::User(username) => {
+                    self.users.remove(*username);
+                }
+                Changed::Sessions(ids) => {
+                    for id in ids.iter() {
+                        self.sessions.remove(id.as_str());
+                    }
+                }
+                Changed::Session(id) => {
+                    self.sessions.remove(*id);
+                }
+            }
+        }
+    }
+
+    /// Reads through the cache: a current entry, or the inner store's answer, kept unless a
+    /// write of this process or an unknown feed makes it doubtful.
+    async fn read_through<T: Copy>(
+        &self,
+        cache: &Cache<String, Entry<T>>,
+        key: &str,
+        read: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let state = self.feed.state();
+        if let FeedState::Current(version) = state
+            && let Some(entry) = cache.get(key).filter(|e| e.version == version)
+        {
+            return Ok(entry.value);
+        }
+        let writes = self.writes.load(Ordering::Acquire);
+        let value = read.await?;
+        if let FeedState::Current(version) = state {
+            let _settling = self.lock();
+            if self.writes.load(Ordering::Acquire) == writes {
+                cache.insert(key.to_owned(), Entry { value, version });
+            }
+        }
+        Ok(value)
+    }
+}
+
+#[async_trait]
+impl Store for CachingStore {
+    async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.inner.find_user(username).await
+    }
+
+    async fn user_status(&self, username: &str) -> Result<Option<UserStatus>, StoreError> {
+        self.read_through(&self.users, username, self.inner.user_status(username))
+            .await
+    }
+
+    async fn find_users_by_canonical(&self, canonical: &str) -> Result<Vec<User>, StoreError> {
+        self.inner.find_users_by_canonical(canonical).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        self.inner.list_users().await
+    }
+
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        self.inner.count_users().await
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        let username = user.username.clone();
+        let created = self.inner.create_user(user).await;
+        // A request may have cached that no such user exists.
+        self.invalidate(&[Changed::User(&username)]);
+        created
+    }
+
+    async fn rename_user(
+        &self,
+        username: &str,
+        new_username: &str,
+        new_canonical: &str,
+        now: i64,
+    ) -> Result<Ended, StoreError> {
+        let ended = self
+            .inner
+            .rename_user(username, new_username, new_canonical, now)
+            .await?;
+        self.invalidate(&[
+            Changed::User(username),
+            Changed::User(new_username),
+            Changed::Sessions(&ended),
+        ]);
+        Ok(ended)
+    }
+
+    async fn fill_canonical(
+        &self,
+        canonical: for<'a> fn(&'a str) -> String,
+    ) -> Result<u64, StoreError> {
+        self.inner.fill_canonical(canonical).await
+    }
+
+    async fn canonical_clashes(&self) -> Result<Vec<Vec<String>>, StoreError> {
+        self.inner.canonical_clashes().await
+    }
+
+    async fn mark_demo(&self, username: &str) -> Result<(), StoreError> {
+        let marked = self.inner.mark_demo(username).await;
+        self.invalidate(&[Changed::User(username)]);
+        marked
+    }
+
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        // Nothing a request checks depends on the hash.
+        self.inner.set_password_hash(username, hash, now).await
+    }
+
+    async fn change_password(
+        &self,
+        username: &str,
+        hash: &str,
+        keep: Option<&str>,
+        now: i64,
+    ) -> Result<Ended, StoreError> {
+        let ended = self
+            .inner
+            .change_password(username, hash, keep, now)
+            .await?;
+        self.invalidate(&[Changed::User(username), Changed::Sessions(&ended)]);
+        Ok(ended)
+    }
+
+    async fn set_enabled(
+        &self,
+        username: &str,
+        enabled: bool,
+        now: i64,
+    ) -> Result<Ended, StoreError> {
+        let ended = self.inner.set_enabled(username, enabled, now).await?;
+        self.invalidate(&[Changed::User(username), Changed::Sessions(&ended)]);
+        Ok(ended)
+    }
+
+    async fn set_admin(&self, username: &str, is_admin: bool, now: i64) -> Result<(), StoreError> {
+        let set = self.inner.set_admin(username, is_admin, now).await;
+        self.invalidate(&[Changed::User(username)]);
+        set
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<Ended, StoreError> {
+        let ended = self.inner.delete_user(username).await?;
+        self.invalidate(&[Changed::User(username), Changed::Sessions(&ended)]);
+        Ok(ended)
+    }
+
+    async fn create_session(
+        &self,
+        session: NewSession,
+        limits: SessionLimits,
+    ) -> Result<Ended, StoreError> {
+        let id = session.id.clone();
+        let ended = self.inner.create_session(session, limits).await?;
+        self.invalidate(&[Changed::Session(&id), Changed::Sessions(&ended)]);
+        Ok(ended)
+    }
+
+    async fn find_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.inner.find_session(id).await
+    }
+
+    async fn session_status(&self, id: &str) -> Result<Option<SessionStatus>, StoreError> {
+        self.read_through(&self.sessions, id, self.inner.session_status(id))
+            .await
+    }
+
+    async fn active_sessions(
+        &self,
+        user_id: i64,
+        now: i64,
+        idle_secs: i64,
+        limit: u32,
+    ) -> Result<Vec<Session>, StoreError> {
+        self.inner
+            .active_sessions(user_id, now, idle_secs, limit)
+            .await
+    }
+
+    async fn active_session_counts(
+        &self,
+        now: i64,
+        idle_secs: i64,
+    ) -> Result<HashMap<i64, u64>, StoreError> {
+        self.inner.active_session_counts(now, idle_secs).await
+    }
+
+    async fn revoke_session(
+        &self,
+        id: &str,
+        now: i64,
+        reason: &'static str,
+    ) -> Result<bool, StoreError> {
+        let revoked = self.inner.revoke_session(id, now, reason).await;
+        self.invalidate(&[Changed::Session(id)]);
+        revoked
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        now: i64,
+        reason: &'static str,
+    ) -> Result<Ended, StoreError> {
+        let ended = self
+            .inner
+            .revoke_user_sessions(user_id, keep, now, reason)
+            .await?;
+        self.invalidate(&[Changed::Sessions(&ended)]);
+        Ok(ended)
+    }
+
+    async fn update_family(
+        &self,
+        id: &str,
+        now: i64,
+        decide: FamilyDecision,
+    ) -> Result<Option<Session>, StoreError> {
+        let updated = self.inner.update_family(id, now, decide).await;
+        // Rotation and use move `last_used_at`; reuse revokes.
+        self.invalidate(&[Changed::Session(id)]);
+        updated
+    }
+
+    async fn prune_sessions(
+        &self,
+        now: i64,
+        idle_before: i64,
+        revoked_before: i64,
+    ) -> Result<Pruned, StoreError> {
+        // Only sessions that can never be used again go; a cached entry of one says as much.
+        self.inner
+            .prune_sessions(now, idle_before, revoked_before)
+            .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+}

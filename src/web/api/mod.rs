@@ -1,0 +1,27 @@
+//! The JSON API under `/api`, compatible with the original Flask example's Angular client.
+
+mod auth;
+mod error;
+mod samples;
+mod sessions;
+
+use rocket::{Route, routes};
+
+/// Everything mounted under `/api` (the CORS preflight route is mounted next to it).
+pub fn routes() -> Vec<Route> {
+    routes![
+        auth::login,
+        auth::info,
+        auth::refresh,
+        auth::logout,
+        sessions::sessions,
+        sessions::end_session,
+        sessions::end_other_sessions,
+        sessions::end_all_sessions,
+        sessions::change_password,
+        samples::user_sample,
+        samples::user_sample_double,
+        samples::admin_sample,
+        samples::admin_sample_double,
+    ]
+}

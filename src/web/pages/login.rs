@@ -1,0 +1,162 @@
+//! The login page: a form whose pre-session CSRF token is bound to a nonce cookie.
+
+use askama::Template;
+use rocket::form::FromForm;
+use rocket::http::{CookieJar, Header, Status};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::Redirect;
+use rocket::{Responder, State, get, post};
+
+use super::layout::{Layout, Page, PageResult, render, throttled_message};
+use super::next::local_path;
+use crate::auth::{Auth, AuthError, ClientInfo, Login};
+use crate::web::cookies::CookiePolicy;
+use crate::web::csrf::Csrf;
+use crate::web::error::AppError;
+use crate::web::failure::fail;
+use crate::web::forms::LoginForm;
+use crate::web::state::managed;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    layout: Layout,
+    username: &'a str,
+    next: &'a str,
+    csrf_token: String,
+    error: Option<&'a str>,
+}
+
+/// The only message a failed login shows: it does not say which part was wrong.
+const LOGIN_FAILED: &str = "Invalid username or password.";
+
+/// The browser's cookie jar, with the cookie policy and CSRF keys that the login and logout pages
+/// work with.
+pub struct CookieAccess<'r> {
+    pub jar: &'r CookieJar<'r>,
+    pub policy: &'r CookiePolicy,
+    pub csrf: &'r Csrf,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for CookieAccess<'r> {
+    type Error = AppError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AppError> {
+        match (managed::<CookiePolicy>(req), managed::<Csrf>(req)) {
+            (Ok(policy), Ok(csrf)) => Outcome::Success(CookieAccess {
+                jar: req.cookies(),
+                policy,
+                csrf,
+            }),
+            (Err(e), _) | (_, Err(e)) => fail(req, e),
+        }
+    }
+}
+
+impl CookieAccess<'_> {
+    /// The login form with `status`, the typed username, a local `next` and an error message.
+    /// Its pre-session token is bound to the browser's nonce cookie, made when it has none.
+    fn login_form(
+        &self,
+        status: Status,
+        username: &str,
+        next: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<Page, AppError> {
+        let nonce = match self.policy.login_nonce(self.jar) {
+            Some(nonce) if Csrf::is_nonce(nonce) => nonce.to_owned(),
+            _ => {
+                let nonce = Csrf::new_nonce();
+                self.policy.set_login_nonce(self.jar, &nonce);
+                nonce
+            }
+        };
+        render(
+            status,
+            &LoginPage {
+                layout: Layout::anonymous(),
+                username,
+                next: next.and_then(local_path).unwrap_or(""),
+                csrf_token: self.csrf.login_token(&nonce),
+                error,
+            },
+        )
+    }
+
+    /// Sets the cookies of a new login. They replace whatever the browser had, so nothing
+    /// planted before the login is ever adopted.
+    fn start_session(&self, login: &Login) {
+        let csrf_token = self.csrf.session_token(&login.principal.session_id);
+        self.policy
+            .set_session(self.jar, &login.access, &login.refresh, &csrf_token);
+    }
+
+    /// Deletes every cookie a login set.
+    pub fn clear_session(&self) {
+        self.policy.clear_session(self.jar);
+    }
+}
+
+#[get("/login?<next>")]
+pub fn login_page(next: Option<&str>, cookies: CookieAccess<'_>) -> PageResult {
+    Ok(cookies.login_form(Status::Ok, "", next, None)?)
+}
+
+#[derive(FromForm)]
+pub struct LoginFields {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+/// What a login form submission gets.
+#[derive(Responder)]
+pub enum LoginAnswer {
+    /// Signed in: on to `next`.
+    SignedIn(Redirect),
+    /// The form again, with a message.
+    Form(Page),
+    /// Too many failed attempts: the form with `Retry-After`.
+    Throttled(Page, Header<'static>),
+}
+
+// `next` comes as a form field (the login page's hidden input) or, from other forms, in the query.
+#[post("/login?<next>", data = "<form>")]
+pub async fn login_submit(
+    next: Option<&str>,
+    form: LoginForm<LoginFields>,
+    client: ClientInfo,
+    cookies: CookieAccess<'_>,
+    auth: &State<Auth>,
+) -> PageResult<LoginAnswer> {
+    let LoginFields {
+        username,
+        password,
+        next: next_field,
+    } = form.0;
+    let next = next_field.or_else(|| next.map(str::to_owned));
+    match auth.login(&username, password, client).await {
+        Ok(login) => {
+            cookies.start_session(&login);
+            let target = next.as_deref().and_then(local_path).unwrap_or("/");
+            Ok(LoginAnswer::SignedIn(Redirect::to(target.to_owned())))
+        }
+        Err(AuthError::InvalidCredentials) => Ok(LoginAnswer::Form(cookies.login_form(
+            Status::Unauthorized,
+            &username,
+            next.as_deref(),
+            Some(LOGIN_FAILED),
+        )?)),
+        Err(AuthError::Throttled { retry_after }) => Ok(LoginAnswer::Throttled(
+            cookies.login_form(
+                Status::TooManyRequests,
+                &username,
+                next.as_deref(),
+                Some(&throttled_message(retry_after)),
+            )?,
+            Header::new("Retry-After", retry_after.to_string()),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
