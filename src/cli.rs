@@ -180,7 +180,12 @@ fn run_user_command(command: UserCommand, figment: &Figment) -> Result<String, C
     let layers = config.layers(figment.profile() == rocket::Config::DEBUG_PROFILE);
     let store: Arc<dyn Store> = Arc::new(startup::open_database(&config)?);
     let accounts = startup::accounts(&config, &layers, store, Arc::new(SystemClock))?;
-    runtime()?.block_on(user_command(&accounts, command))
+    runtime()?.block_on(async {
+        // A database an older jwtapp wrote may hold no (or stale) canonical forms: every check
+        // of a new name compares today's.
+        accounts.refresh_canonical().await?;
+        user_command(&accounts, command).await
+    })
 }
 
 async fn user_command(accounts: &Accounts, command: UserCommand) -> Result<String, CliError> {

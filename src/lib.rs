@@ -31,6 +31,7 @@ use rocket::{Build, Rocket};
 
 pub use auth::{Clock, ManualClock, SystemClock};
 pub use cli::{Cli, CliError, Command, UserCommand, run as run_command};
+pub use config::{ConfigError, check_rocket_settings};
 
 /// The application, configured by `figment` (normally `rocket::Config::figment()`: `Rocket.toml`
 /// and `ROCKET_*` variables), on the system's clock. Settings are checked when it ignites; a bad

@@ -7,16 +7,28 @@ use std::process::ExitCode;
 use clap::Parser;
 use jwtapp::{Cli, Command};
 
+fn serve(figment: rocket::figment::Figment) -> ExitCode {
+    match rocket::execute(jwtapp::rocket(figment).launch()) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("jwtapp: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let figment = rocket::Config::figment();
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => match rocket::execute(jwtapp::rocket(figment).launch()) {
-            Ok(_) => ExitCode::SUCCESS,
+        // Rocket's own settings are read before jwtapp's checks run: check them first, so a bad
+        // one is named rather than reported as "failed to extract configuration".
+        Command::Serve => match jwtapp::check_rocket_settings(&figment) {
             Err(e) => {
                 eprintln!("jwtapp: {e}");
                 ExitCode::FAILURE
             }
+            Ok(()) => serve(figment),
         },
         command => match jwtapp::run_command(command, &figment) {
             Ok(message) => {

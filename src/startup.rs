@@ -62,9 +62,11 @@ pub struct Checked {
     pub warnings: Vec<String>,
 }
 
-/// Every check of the settings that `serve` makes before opening the database: the `auth` table,
-/// what the profile allows, and the keys (which must sign and verify a token).
+/// Every check of the settings that `serve` makes before opening the database: Rocket's own
+/// settings, the `auth` table, what the profile allows, and the keys (which must sign and verify
+/// a token).
 pub fn check(figment: &Figment, clock: &dyn Clock) -> Result<Checked, StartError> {
+    crate::config::check_rocket_settings(figment)?;
     let loaded = AuthConfig::load(figment)?;
     let config = loaded.config;
     let mut warnings: Vec<String> = loaded

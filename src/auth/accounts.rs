@@ -298,13 +298,24 @@ impl Accounts {
             .await?)
     }
 
-    /// Brings the accounts of an existing database up to today's rules, once at start: fills in
-    /// the canonical form of users that have none, and recognises the demo accounts an older
+    /// Recomputes every stored canonical form (see [`Store::refresh_canonical`]), so that the
+    /// uniqueness checks of every write compare today's forms. Before any command changes users.
+    pub async fn refresh_canonical(&self) -> Result<(), AuthError> {
+        let changed = self.store.refresh_canonical(usernames::canonical).await?;
+        if changed > 0 {
+            log::info!("recomputed the canonical username of {changed} user(s)");
+        }
+        Ok(())
+    }
+
+    /// Brings the accounts of an existing database up to today's rules, once at start: the
+    /// canonical forms, the session cap (lowered since the last start?), and the demo accounts
+    /// an older
     /// jwtapp made without marking them (an account named like one whose password is still the
     /// published one; one password check each, skipped once marked). Returns warnings for the
     /// operator: users of one canonical form, and (when `demo_allowed` is false) demo accounts.
     pub async fn prepare(&self, demo_allowed: bool) -> Result<Vec<String>, AuthError> {
-        self.store.fill_canonical(usernames::canonical).await?;
+        self.refresh_canonical().await?;
         for (username, password, _) in DEMO_USERS {
             if let Some(user) = self.store.find_user(username).await?
                 && !user.is_demo
@@ -314,6 +325,18 @@ impl Accounts {
             }
         }
         let mut warnings = Vec::new();
+        let capped = self
+            .store
+            .enforce_session_cap(self.limits, self.now())
+            .await?;
+        if !capped.is_empty() {
+            warnings.push(format!(
+                "ended {} session(s) beyond max_sessions_per_user = {} (the least recently used \
+                 of each user)",
+                capped.len(),
+                self.limits.max_per_user
+            ));
+        }
         for names in self.store.canonical_clashes().await? {
             let quoted: Vec<String> = names.iter().map(|name| format!("{name:?}")).collect();
             warnings.push(format!(

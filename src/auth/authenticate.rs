@@ -85,8 +85,8 @@ impl Auth {
             Some(both) => both,
             None => {
                 let user = self.store.user_status(&claims.sub).await?;
-                // A missing or disabled user is refused before the session is looked up.
-                if !user.is_some_and(|user| self.usable(&user)) {
+                // A disabled user is refused before the session is looked up.
+                if user.is_some_and(|user| !self.usable(&user)) {
                     return Err(AuthError::UserUnavailable);
                 }
                 (user, self.store.session_status(&claims.sid).await?)
@@ -100,7 +100,8 @@ impl Auth {
     }
 
     /// The rule itself: the user exists and may log in (else 403), and the session is theirs
-    /// and active: not revoked, not past its end, not idle (else 401).
+    /// and active: not revoked, not past its end, not idle (else 401). A session that outlived
+    /// its user's name (the user was renamed, which ends their sessions) is an ended session.
     fn check(
         &self,
         claims: &Claims,
@@ -108,8 +109,9 @@ impl Auth {
         session: Option<SessionStatus>,
         now: u64,
     ) -> Result<Principal, AuthError> {
-        let user = match user {
-            Some(user) if self.usable(&user) => user,
+        let user = match (user, session) {
+            (Some(user), _) if self.usable(&user) => user,
+            (None, Some(_)) => return Err(AuthError::SessionEnded),
             _ => return Err(AuthError::UserUnavailable),
         };
         match session {

@@ -21,10 +21,31 @@ pub enum UsernameError {
     OuterWhitespace,
     #[error("a username may not contain control characters")]
     Control,
+    /// Characters that show nothing (zero-width spaces, direction marks, blank symbols): two
+    /// names differing only by them look the same.
+    #[error("a username may not contain invisible characters (such as zero-width spaces)")]
+    Invisible,
 }
 
-/// Checks a new username: 1 to 64 characters, no control characters, no whitespace at either
-/// end. (Names that existed before these rules keep working; only new ones are checked.)
+/// Characters that look like nothing but are not whitespace or format characters.
+const BLANKS: &[char] = &[
+    '\u{115F}', // Hangul choseong filler
+    '\u{1160}', // Hangul jungseong filler
+    '\u{2800}', // Braille pattern blank
+    '\u{3164}', // Hangul filler
+    '\u{FFA0}', // half-width Hangul filler
+];
+
+/// Unicode format characters (zero-width spaces and joiners, direction marks, the BOM, soft
+/// hyphens, tag characters) and blank symbols.
+fn is_invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.general_category() == GeneralCategory::Format || BLANKS.contains(&c)
+}
+
+/// Checks a new username: 1 to 64 characters, no control or invisible characters, no whitespace
+/// at either end. (Names that existed before these rules keep working; only new ones are
+/// checked.)
 pub fn validate(name: &str) -> Result<(), UsernameError> {
     let length = name.chars().count();
     if length == 0 || length > MAX_USERNAME_CHARS {
@@ -32,6 +53,9 @@ pub fn validate(name: &str) -> Result<(), UsernameError> {
     }
     if name.chars().any(char::is_control) {
         return Err(UsernameError::Control);
+    }
+    if name.chars().any(is_invisible) {
+        return Err(UsernameError::Invisible);
     }
     if name.starts_with(char::is_whitespace) || name.ends_with(char::is_whitespace) {
         return Err(UsernameError::OuterWhitespace);
@@ -75,5 +99,20 @@ mod tests {
         assert_eq!(validate("al\tice"), Err(UsernameError::Control));
         assert_eq!(validate("al\u{7f}ice"), Err(UsernameError::Control));
         assert_eq!(validate("alice\n"), Err(UsernameError::Control));
+        for invisible in [
+            "ali\u{200B}ce",
+            "ali\u{AD}ce",
+            "\u{FEFF}alice",
+            "ali\u{202E}ce",
+            "alice\u{200D}",
+            "\u{2800}alice",
+            "\u{3164}",
+        ] {
+            assert_eq!(
+                validate(invisible),
+                Err(UsernameError::Invisible),
+                "{invisible:?}"
+            );
+        }
     }
 }

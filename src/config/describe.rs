@@ -40,6 +40,29 @@ pub fn figment_error(error: rocket::figment::Error) -> ConfigError {
     ConfigError::Unreadable(lines.join("; "))
 }
 
+/// The same for Rocket's own settings (`port`, `address`, `limits.json`, ...), which `serve`
+/// reads before anything of jwtapp's: a line per problem, naming the key.
+pub fn rocket_error(error: rocket::figment::Error) -> ConfigError {
+    let lines: Vec<String> = error
+        .into_iter()
+        .map(|e| {
+            let path: Vec<String> = e.path.iter().map(|p| p.to_ascii_lowercase()).collect();
+            let key = if path.is_empty() {
+                "the configuration".to_owned()
+            } else {
+                path.join(".")
+            };
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            format!("{key}: {}{source}", describe_kind(&e.kind))
+        })
+        .collect();
+    ConfigError::Unreadable(lines.join("; "))
+}
+
 /// What is wrong with a value, without the value.
 fn describe_kind(kind: &Kind) -> String {
     match kind {
@@ -47,7 +70,10 @@ fn describe_kind(kind: &Kind) -> String {
             format!("expected {expected}, found {}", kind_of(actual))
         }
         Kind::InvalidValue(actual, expected) => {
-            format!("expected {expected}, found another {}", kind_of(actual))
+            format!(
+                "expected {expected}, found {} that is not one",
+                kind_of(actual)
+            )
         }
         Kind::InvalidLength(length, expected) => {
             format!("expected {expected}, found {length} item(s)")

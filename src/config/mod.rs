@@ -158,6 +158,15 @@ pub struct Loaded {
     pub unknown_keys: Vec<String>,
 }
 
+/// Checks Rocket's own settings (`address`, `port`, `log_level`, `limits`, ...) the way Rocket
+/// reads them when it starts, with an error that names the key.
+pub fn check_rocket_settings(figment: &Figment) -> Result<(), ConfigError> {
+    figment
+        .extract::<rocket::Config>()
+        .map(drop)
+        .map_err(describe::rocket_error)
+}
+
 impl AuthConfig {
     /// Reads and validates the `auth` table of the selected profile.
     pub fn load(figment: &Figment) -> Result<Loaded, ConfigError> {

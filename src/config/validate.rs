@@ -261,17 +261,74 @@ impl AuthConfig {
     }
 }
 
-/// An origin is `scheme://host[:port]`: no path, no wildcard, as browsers send it in `Origin`.
+/// An origin is `scheme://host[:port]` as browsers send it in `Origin`: http or https, a host,
+/// an optional port from 1 to 65535; no user, path, query or wildcard.
 fn validate_origin(origin: &str) -> Result<(), &'static str> {
-    let rest = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .ok_or("must start with http:// or https://")?;
-    if rest.is_empty() {
-        return Err("has no host");
+    let (scheme, rest) = origin
+        .split_once("://")
+        .ok_or("must be scheme://host[:port], with http or https")?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err("must start with http:// or https://");
     }
-    if rest.contains(['/', '*', '?', '#', ' ']) {
-        return Err("must be scheme://host[:port] with no path or wildcard");
+    if rest.contains(['/', '*', '?', '#', '@', ' ', '\\']) || rest.chars().any(char::is_control) {
+        return Err("must be scheme://host[:port] with no user, path, query or wildcard");
+    }
+    // `[v6 address]:port`, or `host:port`.
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => {
+            let (address, after) = v6.split_once(']').ok_or("has an unclosed [ in its host")?;
+            if address.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err("has an invalid IPv6 address");
+            }
+            (address, after.strip_prefix(':'))
+        }
+        None => match rest.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        },
+    };
+    if host.is_empty() || host.contains(['[', ']', ':']) {
+        return Err("has no valid host");
+    }
+    if let Some(port) = port
+        && !(port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p)))
+    {
+        return Err("has a port that is not a number from 1 to 65535");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_origin;
+
+    #[test]
+    fn origins_are_what_browsers_send() {
+        for good in [
+            "http://localhost:4200",
+            "https://auth.example.com",
+            "HTTPS://Auth.Example.com",
+            "http://[::1]:8000",
+            "http://127.0.0.1:65535",
+        ] {
+            assert_eq!(validate_origin(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "https://user@auth.example.com",
+            "https://auth.example.com:99999",
+            "https://auth.example.com:0",
+            "https://auth.example.com:",
+            "https://auth.example.com/",
+            "https://*.example.com",
+            "ftp://example.com",
+            "null",
+            "",
+            "https://",
+            "http://[::1",
+            "http://[nonsense]:80",
+        ] {
+            assert!(validate_origin(bad).is_err(), "{bad}");
+        }
+    }
 }

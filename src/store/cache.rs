@@ -210,11 +210,12 @@ impl Store for CachingStore {
         Ok(ended)
     }
 
-    async fn fill_canonical(
+    async fn refresh_canonical(
         &self,
         canonical: for<'a> fn(&'a str) -> String,
     ) -> Result<u64, StoreError> {
-        self.inner.fill_canonical(canonical).await
+        // Statuses do not depend on the canonical form.
+        self.inner.refresh_canonical(canonical).await
     }
 
     async fn canonical_clashes(&self) -> Result<Vec<Vec<String>>, StoreError> {
@@ -313,6 +314,16 @@ impl Store for CachingStore {
         idle_secs: i64,
     ) -> Result<HashMap<i64, u64>, StoreError> {
         self.inner.active_session_counts(now, idle_secs).await
+    }
+
+    async fn enforce_session_cap(
+        &self,
+        limits: SessionLimits,
+        now: i64,
+    ) -> Result<Ended, StoreError> {
+        let ended = self.inner.enforce_session_cap(limits, now).await?;
+        self.invalidate(&[Changed::Sessions(&ended)]);
+        Ok(ended)
     }
 
     async fn revoke_session(

@@ -54,9 +54,10 @@ pub trait Store: Send + Sync + 'static {
         new_canonical: &str,
         now: i64,
     ) -> Result<Ended, StoreError>;
-    /// Fills in the canonical form of users that have none (rows of an older jwtapp). Returns
-    /// how many it filled.
-    async fn fill_canonical(
+    /// Recomputes every user's canonical form with `canonical` and stores those that differ
+    /// (rows of an older jwtapp have none; a value edited by hand, or made with an older Unicode
+    /// table, would be stale). Returns how many changed.
+    async fn refresh_canonical(
         &self,
         canonical: for<'a> fn(&'a str) -> String,
     ) -> Result<u64, StoreError>;
@@ -118,6 +119,13 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         idle_secs: i64,
     ) -> Result<HashMap<i64, u64>, StoreError>;
+    /// Ends, for every user, the least recently used active sessions beyond
+    /// `limits.max_per_user` (after the cap was lowered).
+    async fn enforce_session_cap(
+        &self,
+        limits: SessionLimits,
+        now: i64,
+    ) -> Result<Ended, StoreError>;
     /// Marks the session revoked; false when it was missing or already revoked.
     async fn revoke_session(
         &self,

@@ -26,22 +26,27 @@ pub struct Cors {
 }
 
 impl Cors {
+    /// The configured origins (already validated), compared without regard to case: browsers
+    /// send them lower-cased.
     pub fn new(origins: impl IntoIterator<Item = String>) -> Cors {
         Cors {
-            origins: origins.into_iter().collect(),
+            origins: origins
+                .into_iter()
+                .map(|origin| origin.to_ascii_lowercase())
+                .collect(),
         }
     }
 
     /// True when `origin` is one of the configured origins.
     pub fn allows(&self, origin: &str) -> bool {
-        self.origins.contains(origin)
+        self.origins.contains(&origin.to_ascii_lowercase())
     }
 
-    /// The request's `Origin` when it is one we grant.
+    /// The request's `Origin` when it is one we grant (and the only one it sent).
     pub fn granted_origin<'r>(&self, req: &'r Request<'_>) -> Option<&'r str> {
-        req.headers()
-            .get_one("Origin")
-            .filter(|origin| self.origins.contains(*origin))
+        let mut origins = req.headers().get("Origin");
+        let origin = origins.next()?;
+        (origins.next().is_none() && self.allows(origin)).then_some(origin)
     }
 }
 

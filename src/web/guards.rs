@@ -23,11 +23,14 @@ use super::failure::{ErrorCookies, Failure, record};
 use super::state::managed;
 use crate::auth::{Auth, AuthError, ClientInfo, MAX_TOKEN_LEN, Principal, RefreshGrant, Reissued};
 
-/// True when `value` names the Bearer scheme (in any case), whatever follows: `Bearer`,
-/// `bearer <token>`, `Bearer\t<token>`. Such a header is the request's credential, good or bad.
+/// True when `value` starts with the Bearer scheme's name (in any case), whatever follows:
+/// `Bearer`, `bearer <token>`, `Bearer\t<token>`, `Bearer,<token>`. Such a header is the
+/// request's credential, good or bad: a malformed one is refused, never passed over.
 fn is_bearer(value: &str) -> bool {
-    let scheme = value.split([' ', '\t']).next().unwrap_or_default();
-    scheme.eq_ignore_ascii_case("bearer")
+    value
+        .trim_start()
+        .get(..6)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer"))
 }
 
 /// The token of an `Authorization: Bearer <token>` header: the scheme, one space, the token

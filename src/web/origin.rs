@@ -85,17 +85,32 @@ fn request_host(req: &Request<'_>) -> Option<String> {
 /// anything but `same-origin` or `none` (a user's own navigation), or `Origin` is not this site
 /// (see [`Site::is_own_origin`]; `Origin: null` included). Either is enough to refuse.
 pub fn is_cross_site(req: &Request<'_>) -> bool {
-    if let Some(site) = req.headers().get_one("Sec-Fetch-Site")
-        && !matches!(site, "same-origin" | "none")
+    let (Ok(fetch_site), Ok(origin)) = (single(req, "Sec-Fetch-Site"), single(req, "Origin"))
+    else {
+        // Browsers send each once; anything else is not a browser we can vouch for.
+        return true;
+    };
+    if let Some(site) = fetch_site
+        && !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"))
     {
         return true;
     }
-    let Some(origin) = req.headers().get_one("Origin") else {
+    let Some(origin) = origin else {
         return false;
     };
     !req.rocket()
         .state::<Site>()
         .is_some_and(|site| site.is_own_origin(origin, req))
+}
+
+/// The one value of a header that may appear at most once; `Err` when it appears more often.
+fn single<'r>(req: &'r Request<'_>, name: &str) -> Result<Option<&'r str>, ()> {
+    let mut values = req.headers().get(name);
+    let first = values.next();
+    match values.next() {
+        Some(_) => Err(()),
+        None => Ok(first),
+    }
 }
 
 /// Where a request came from, for handlers that decide themselves (see `POST /logout`).
@@ -129,14 +144,23 @@ pub struct BrowserLogin;
 
 fn check_browser_login(req: &Request<'_>) -> Result<(), AppError> {
     let foreign = || Err(AppError::Forbidden(FOREIGN_LOGIN.into()));
-    match req.headers().get_one("Origin") {
+    let (Ok(fetch_site), Ok(origin)) = (single(req, "Sec-Fetch-Site"), single(req, "Origin"))
+    else {
+        return foreign();
+    };
+    match origin {
         Some(origin) => {
             let own = managed::<Site>(req)?.is_own_origin(origin, req);
             let allowed = managed::<Cors>(req)?.allows(origin);
             if own || allowed { Ok(()) } else { foreign() }
         }
-        None => match req.headers().get_one("Sec-Fetch-Site") {
-            Some("cross-site" | "same-site") => foreign(),
+        None => match fetch_site {
+            Some(site)
+                if site.eq_ignore_ascii_case("cross-site")
+                    || site.eq_ignore_ascii_case("same-site") =>
+            {
+                foreign()
+            }
             _ => Ok(()),
         },
     }

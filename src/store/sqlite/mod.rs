@@ -173,11 +173,11 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn fill_canonical(
+    async fn refresh_canonical(
         &self,
         canonical: for<'a> fn(&'a str) -> String,
     ) -> Result<u64, StoreError> {
-        self.write(move |conn| users::fill_canonical(conn, canonical))
+        self.write(move |conn| users::refresh_canonical(conn, canonical))
             .await
     }
 
@@ -273,6 +273,15 @@ impl Store for SqliteStore {
         idle_secs: i64,
     ) -> Result<HashMap<i64, u64>, StoreError> {
         self.read(move |conn| sessions::active_counts(conn, now, idle_secs))
+            .await
+    }
+
+    async fn enforce_session_cap(
+        &self,
+        limits: SessionLimits,
+        now: i64,
+    ) -> Result<Ended, StoreError> {
+        self.write(move |conn| sessions::enforce_cap(conn, limits, now))
             .await
     }
 

@@ -125,6 +125,32 @@ pub fn create(
     Ok(ended)
 }
 
+pub fn enforce_cap(
+    conn: &mut Connection,
+    limits: SessionLimits,
+    now: i64,
+) -> Result<Ended, StoreError> {
+    let ended: Ended = conn
+        .prepare(
+            "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2 WHERE id IN ( \
+             SELECT id FROM (SELECT id, ROW_NUMBER() OVER ( \
+             PARTITION BY user_id ORDER BY last_used_at DESC, seq DESC) AS place \
+             FROM sessions WHERE revoked_at IS NULL AND expires_at > ?1 AND last_used_at > ?3) \
+             WHERE place > ?4) RETURNING id",
+        )?
+        .query_map(
+            params![
+                now,
+                reason::SESSION_CAP,
+                now.saturating_sub(limits.idle_secs),
+                limits.max_per_user
+            ],
+            |row| row.get(0),
+        )?
+        .collect::<Result<_, _>>()?;
+    Ok(ended)
+}
+
 pub fn active(
     conn: &Connection,
     user_id: i64,

@@ -154,23 +154,36 @@ pub fn rename(
     Ok(ended)
 }
 
-pub fn fill_canonical(
+pub fn refresh_canonical(
     conn: &mut Connection,
     canonical: for<'a> fn(&'a str) -> String,
 ) -> Result<u64, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let missing: Vec<(i64, String)> = tx
-        .prepare("SELECT id, username FROM users WHERE canonical IS NULL")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+    let stale: Vec<(i64, String)> = tx
+        .prepare("SELECT id, username, canonical FROM users")?
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<String>>(2)?,
+            ))
+        })?
+        .filter_map(|row| match row {
+            Ok((id, username, stored)) => {
+                let form = canonical(&username);
+                (stored.as_deref() != Some(form.as_str())).then(|| Ok((id, form)))
+            }
+            Err(e) => Some(Err(e)),
+        })
         .collect::<Result<_, _>>()?;
-    for (id, username) in &missing {
+    for (id, form) in &stale {
         tx.execute(
             "UPDATE users SET canonical = ?1 WHERE id = ?2",
-            params![canonical(username), id],
+            params![form, id],
         )?;
     }
     tx.commit()?;
-    Ok(missing.len() as u64)
+    Ok(stale.len() as u64)
 }
 
 pub fn clashes(conn: &Connection) -> Result<Vec<Vec<String>>, StoreError> {

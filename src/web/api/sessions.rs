@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiResult;
 use crate::auth::{Auth, ClientInfo, rfc3339};
 use crate::store::Session;
-use crate::web::body::JsonBody;
+use crate::web::body::{JsonBody, NoBody};
 use crate::web::cookies::CookiePolicy;
 use crate::web::guards::{AuthUser, Authenticated, Via};
 
@@ -80,8 +80,12 @@ pub async fn end_session(
 }
 
 /// "Log out everywhere else": every login of the caller but this one.
-#[post("/auth/sessions/end-others")]
-pub async fn end_other_sessions(user: AuthUser, auth: &State<Auth>) -> ApiResult<Json<Ended>> {
+#[post("/auth/sessions/end-others", data = "<_body>")]
+pub async fn end_other_sessions(
+    user: AuthUser,
+    _body: NoBody,
+    auth: &State<Auth>,
+) -> ApiResult<Json<Ended>> {
     let ended = auth.end_sessions(&user.0, true).await?;
     Ok(Json(Ended {
         message: format!("Ended {ended} other session(s)"),
@@ -90,9 +94,10 @@ pub async fn end_other_sessions(user: AuthUser, auth: &State<Auth>) -> ApiResult
 }
 
 /// "Log out everywhere", this login included.
-#[post("/auth/sessions/end-all")]
+#[post("/auth/sessions/end-all", data = "<_body>")]
 pub async fn end_all_sessions(
     who: Authenticated,
+    _body: NoBody,
     auth: &State<Auth>,
     jar: &CookieJar<'_>,
     cookies: &State<CookiePolicy>,
