@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use super::clock::Clock;
+use super::error::AuthError;
 use super::passwords::Passwords;
-use super::{AuthError, Principal, usernames};
+use super::principal::Principal;
+use super::usernames;
 use crate::store::{NewUser, Session, SessionLimits, Store, User, reason};
 
 /// The demo accounts of the original example, created in the debug profile on an empty database.

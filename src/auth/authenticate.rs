@@ -1,9 +1,10 @@
 //! Who is calling: an access token (Bearer), a refresh token, or the browser's cookies (with the
 //! access cookie reissued from the refresh cookie when it is missing, expired or nearly so).
 
+use super::error::AuthError;
+use super::principal::{CookieCheck, Principal, RefreshGrant};
 use super::service::Auth;
 use super::tokens::{Claims, TokenType};
-use super::{AuthError, CookieCheck, Principal, RefreshGrant};
 use crate::store::Store;
 use crate::store::{SessionStatus, UserStatus};
 

@@ -1,8 +1,10 @@
 //! Logging in: credentials checked, throttled, a new session started.
 
+use super::error::AuthError;
+use super::principal::{ClientInfo, Login, Principal};
 use super::service::Auth;
 use super::tokens::{TokenType, random_id};
-use super::{AuthError, ClientInfo, Login, Principal, usernames};
+use super::usernames;
 use crate::store::Store;
 use crate::store::{NewSession, User};
 

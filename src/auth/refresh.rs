@@ -2,10 +2,11 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::error::AuthError;
+use super::principal::{Principal, RefreshGrant, Reissued};
 use super::rotation::{self, Outcome};
 use super::service::Auth;
 use super::tokens::random_id;
-use super::{AuthError, Principal, RefreshGrant, Reissued};
 use crate::store::Store;
 use crate::store::reason;
 

@@ -9,13 +9,14 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::accounts::Accounts;
 use super::clock::Clock;
+use super::error::AuthError;
 use super::housekeeping::Housekeeping;
 use super::passwords::{PasswordError, Passwords};
+use super::principal::Principal;
 use super::rotation::RotationPolicy;
 use super::throttle::{LoginThrottle, ThrottleSettings};
 use super::tokens::{Claims, Minted, TokenError, TokenKeys, TokenSettings, TokenType};
 use super::verified::VerifiedTokens;
-use super::{AuthError, Principal};
 use crate::store::{CachingStore, SessionLimits, Store};
 
 /// The rules of authentication, from the configuration.

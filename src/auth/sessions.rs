@@ -1,9 +1,11 @@
 //! What signed-in users do to their own account: list and end their sessions, change their
 //! password.
 
+use super::error::AuthError;
 use super::passwords::Passwords;
+use super::principal::{ClientInfo, Principal};
 use super::service::Auth;
-use super::{AuthError, ClientInfo, Principal, usernames};
+use super::usernames;
 use crate::store::Store;
 use crate::store::{Session, reason};
 

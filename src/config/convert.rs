@@ -6,7 +6,7 @@ use std::time::Duration;
 use rocket::http::SameSite;
 use secrecy::SecretSlice;
 
-use super::AuthConfig;
+use super::settings::AuthConfig;
 use crate::auth::{
     self, KeySettings, Pem, RetiredKey, RetiredMaterial, SigningAlgorithm, ThrottleSettings,
     TokenSettings,

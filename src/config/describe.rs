@@ -3,7 +3,7 @@
 
 use rocket::figment::error::{Actual, Kind};
 
-use super::ConfigError;
+use super::settings::ConfigError;
 
 /// One line per problem, each naming the key as written in `Rocket.toml` (`auth.some_key`) and
 /// where the bad value came from. Values are never repeated: any of them may be (or, for a

@@ -2,7 +2,7 @@
 
 use secrecy::ExposeSecret;
 
-use super::{AuthConfig, ConfigError, RetiredKeyConfig};
+use super::settings::{AuthConfig, ConfigError, RetiredKeyConfig};
 use crate::auth::{ED25519_ADVICE, MAX_TTL_SECS, SigningAlgorithm, validate_kid};
 
 /// Shortest HS256 secret accepted: the key should carry as many bits as the hash output.

@@ -21,9 +21,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use quick_cache::sync::Cache;
 
-use super::{
-    ChangeFeed, Ended, FamilyDecision, FeedState, NewSession, NewUser, Pruned, Session,
-    SessionLimits, SessionStatus, Store, StoreError, User, UserStatus,
+use super::changes::{ChangeFeed, FeedState};
+use super::contract::Store;
+use super::error::StoreError;
+use super::types::{
+    Ended, FamilyDecision, NewSession, NewUser, Pruned, Session, SessionLimits, SessionStatus,
+    User, UserStatus,
 };
 
 /// Entries kept per kind (users, sessions): a few MiB at most. The least recently used beyond it

@@ -2,23 +2,16 @@
 //!
 //! Writes made by this process invalidate what they change in the cache at once (see
 //! [`CachingStore`](super::CachingStore)). Other processes (the CLI, a second server on the same
-//! file) commit behind its back. For SQLite a background thread asks, every `change_poll_ms`,
-//! whether anything was committed since it last looked (`PRAGMA data_version`, on a connection of
-//! its own), and if so moves the feed's version. Cached entries remember the version they were
-//! read under, so a move makes all of them stale at once. Requests read the feed with one atomic
-//! load. A user disabled from the CLI is therefore refused within about `change_poll_ms`.
+//! file) commit behind its back; whatever watches for their commits (for SQLite, the poller in
+//! `sqlite::commits`) moves the feed's version. Cached entries remember the version they were
+//! read under, so a move makes all of them stale at once. Requests read the feed with one
+//! atomic load.
 //!
-//! When the feed cannot tell (the poll failed), its state is [`FeedState::Unknown`]: the cache
-//! then answers nothing from memory until the feed works again.
+//! When the watcher cannot tell (its poll failed), the feed's state is [`FeedState::Unknown`]:
+//! the cache then answers nothing from memory until the feed works again.
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
-
-use rusqlite::Connection;
-
-use super::StoreError;
 
 /// The top bit of the state: the feed cannot vouch for anything right now.
 const UNKNOWN: u64 = 1 << 63;
@@ -71,70 +64,25 @@ impl ChangeFeed {
         self.state.fetch_or(UNKNOWN, Ordering::AcqRel);
     }
 
-    /// Starts the thread that polls `PRAGMA data_version` of the SQLite file at `path` every
-    /// `every`. The thread ends when the last clone of the feed is dropped.
-    pub(super) fn poll_sqlite(path: &Path, every: Duration) -> Result<ChangeFeed, StoreError> {
-        let feed = ChangeFeed::manual();
-        let mut poller = Poller {
-            path: path.to_owned(),
-            conn: Some(super::sqlite::connect(path)?),
-            last: None,
-        };
-        poller.poll()?;
-        let state = Arc::downgrade(&feed.state);
-        std::thread::Builder::new()
-            .name("jwtapp-commits".into())
-            .spawn(move || poller.run(state, every))
-            .map_err(StoreError::Spawn)?;
-        Ok(feed)
-    }
-}
-
-/// The polling side of a SQLite feed.
-struct Poller {
-    path: PathBuf,
-    /// `None` after a failure: reopened on the next poll.
-    conn: Option<Connection>,
-    last: Option<i64>,
-}
-
-impl Poller {
-    fn run(mut self, state: Weak<AtomicU64>, every: Duration) {
-        loop {
-            std::thread::sleep(every);
-            let Some(state) = state.upgrade() else {
-                return;
-            };
-            let feed = ChangeFeed { state };
-            match self.poll() {
-                Ok(true) => feed.advance(),
-                Ok(false) => {}
-                Err(e) => {
-                    if feed.state() != FeedState::Unknown {
-                        log::warn!(
-                            "cannot see other processes' commits to {} ({e}): every request reads \
-                             the database until this works again",
-                            self.path.display()
-                        );
-                    }
-                    feed.mark_unknown();
-                    self.conn = None;
-                    self.last = None;
-                }
-            }
+    /// A handle that does not keep the feed alive: whoever moves the feed from a thread of its
+    /// own (a poller, a listener) holds this, and stops when the last real clone is gone.
+    pub fn downgrade(&self) -> WeakFeed {
+        WeakFeed {
+            state: Arc::downgrade(&self.state),
         }
     }
+}
 
-    /// Whether anything was committed since the last poll (true after a recovery, too).
-    fn poll(&mut self) -> Result<bool, StoreError> {
-        let conn = match &mut self.conn {
-            Some(conn) => conn,
-            None => self.conn.insert(super::sqlite::connect(&self.path)?),
-        };
-        let version: i64 = conn.query_row("PRAGMA data_version", [], |row| row.get(0))?;
-        let changed = self.last != Some(version);
-        self.last = Some(version);
-        Ok(changed)
+/// A [`ChangeFeed`] that may have been dropped.
+#[derive(Debug, Clone)]
+pub struct WeakFeed {
+    state: Weak<AtomicU64>,
+}
+
+impl WeakFeed {
+    /// The feed, while anyone still holds it.
+    pub fn upgrade(&self) -> Option<ChangeFeed> {
+        self.state.upgrade().map(|state| ChangeFeed { state })
     }
 }
 

@@ -4,6 +4,8 @@
 //! rusqlite is synchronous, so every call runs on Tokio's blocking pool. The SQL lives in
 //! [`users`] and [`sessions`], as plain functions of a connection.
 
+mod commits;
+mod connection;
 mod sessions;
 mod users;
 
@@ -16,10 +18,14 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::migrations::{MIGRATIONS, current_version};
-use super::{
-    ChangeFeed, Ended, FamilyDecision, NewSession, NewUser, Pruned, Session, SessionLimits,
-    SessionStatus, Store, StoreError, User, UserStatus,
+use crate::store::changes::ChangeFeed;
+use crate::store::contract::Store;
+use crate::store::error::StoreError;
+use crate::store::types::{
+    Ended, FamilyDecision, NewSession, NewUser, Pruned, Session, SessionLimits, SessionStatus,
+    User, UserStatus,
 };
+use connection::connect;
 
 /// The database file and its connections.
 struct Database {
@@ -39,16 +45,6 @@ fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding the lock cannot leave a half-done transaction behind (rusqlite rolls
     // back on drop), so the connection is still fine to use.
     conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// A connection with the settings every connection of jwtapp uses.
-pub(super) fn connect(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(conn)
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -103,7 +99,7 @@ impl SqliteStore {
     /// A feed of commits made by any connection, this process's and other processes' alike,
     /// polled every `every` on a connection of its own (see [`ChangeFeed`]).
     pub fn watch_commits(&self, every: Duration) -> Result<ChangeFeed, StoreError> {
-        ChangeFeed::poll_sqlite(&self.db.path, every)
+        commits::watch(&self.db.path, every)
     }
 
     /// Runs `read` on the reading connection, on the blocking pool.

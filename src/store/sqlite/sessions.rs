@@ -4,9 +4,10 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use crate::store::{
+use crate::store::error::StoreError;
+use crate::store::types::{
     Ended, FamilyDecision, FamilyUpdate, NewSession, Pruned, Session, SessionLimits, SessionStatus,
-    StoreError, reason,
+    reason,
 };
 
 /// Rows deleted per statement when pruning, so the write lock is never held for long.

@@ -3,7 +3,8 @@
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::sessions::{revoke_all_of, session_ids_of};
-use crate::store::{Ended, NewUser, StoreError, User, UserStatus, reason};
+use crate::store::error::StoreError;
+use crate::store::types::{Ended, NewUser, User, UserStatus, reason};
 
 const COLUMNS: &str =
     "id, username, canonical, password_hash, enabled, is_admin, is_demo, created_at, updated_at";

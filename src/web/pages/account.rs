@@ -6,7 +6,8 @@ use rocket::http::{Header, Status};
 use rocket::response::Redirect;
 use rocket::{Responder, State, get, post};
 
-use super::layout::{Layout, Page, PageResult, Viewer, render, sentence, throttled_message};
+use super::error::PageResult;
+use super::layout::{Layout, Page, Viewer, render, sentence, throttled_message};
 use super::login::CookieAccess;
 use crate::auth::{Auth, AuthError, ClientInfo, minutes};
 use crate::store::Session;

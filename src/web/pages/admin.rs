@@ -5,7 +5,8 @@ use rocket::form::FromForm;
 use rocket::http::Status;
 use rocket::{State, get, post};
 
-use super::layout::{AdminViewer, Layout, PageResult, render, sentence};
+use super::error::PageResult;
+use super::layout::{AdminViewer, Layout, render, sentence};
 use crate::auth::{Actor, AdminAction, Auth, AuthError, UserSummary, minutes};
 use crate::web::error::AppError;
 use crate::web::forms::SessionForm;

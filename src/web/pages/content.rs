@@ -7,8 +7,8 @@ use rocket::get;
 use rocket::http::Status;
 use rocket::post;
 
-use super::error::DeniedPage;
-use super::layout::{AdminViewer, Layout, PageResult, Viewer, render};
+use super::error::{DeniedPage, PageResult};
+use super::layout::{AdminViewer, Layout, Viewer, render};
 use crate::auth::Principal;
 use crate::sample::{DEFAULT_EXAMPLE, SampleError, double_text};
 use crate::web::forms::SessionForm;

@@ -8,7 +8,7 @@ use rocket::request::Request;
 use rocket::response::content::RawHtml;
 use rocket::response::{self, Redirect, Responder};
 
-use super::layout::{Layout, render};
+use super::layout::{Layout, Page, render};
 use super::next::login_location;
 use crate::auth::{AuthError, Principal};
 use crate::web::csrf::Csrf;
@@ -90,6 +90,9 @@ pub fn error_page(
     }
     Ok(response)
 }
+
+/// What a page handler returns.
+pub type PageResult<T = Page> = Result<T, PageError>;
 
 /// An error a page handler answers with.
 #[derive(Debug)]

@@ -6,7 +6,6 @@ use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::content::RawHtml;
 
-use super::error::PageError;
 use crate::auth::Principal;
 use crate::web::csrf::Csrf;
 use crate::web::error::AppError;
@@ -16,9 +15,6 @@ use crate::web::state::managed;
 
 /// A rendered page and its status.
 pub type Page = (Status, RawHtml<String>);
-
-/// What a page handler returns.
-pub type PageResult<T = Page> = Result<T, PageError>;
 
 /// What the shared layout (`base.html`) shows: who is signed in, and their CSRF token for scripts.
 pub struct Layout {

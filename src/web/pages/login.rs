@@ -7,7 +7,8 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::Redirect;
 use rocket::{Responder, State, get, post};
 
-use super::layout::{Layout, Page, PageResult, render, throttled_message};
+use super::error::PageResult;
+use super::layout::{Layout, Page, render, throttled_message};
 use super::next::local_path;
 use crate::auth::{Auth, AuthError, ClientInfo, Login};
 use crate::web::cookies::CookiePolicy;

@@ -6,7 +6,8 @@ use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::{State, get, post};
 
-use super::layout::{Layout, PageResult, Viewer, render};
+use super::error::PageResult;
+use super::layout::{Layout, Viewer, render};
 use super::login::CookieAccess;
 use crate::auth::{Auth, AuthError};
 use crate::web::body::FormBody;

@@ -1,0 +1,146 @@
+//! The [`Store`] trait: everything jwtapp asks of its database.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+use super::error::StoreError;
+use super::types::{
+    Ended, FamilyDecision, NewSession, NewUser, Pruned, Session, SessionLimits, SessionStatus,
+    User, UserStatus,
+};
+
+/// Everything jwtapp asks of its database. Every write is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ----- users -----
+
+    /// The user with exactly this spelling (what tokens carry).
+    async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// What requests need to know of the user with exactly this spelling.
+    async fn user_status(&self, username: &str) -> Result<Option<UserStatus>, StoreError>;
+    /// Every user whose canonical form is `canonical`: one, none, or (in a database from before
+    /// canonical forms were unique) several.
+    async fn find_users_by_canonical(&self, canonical: &str) -> Result<Vec<User>, StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    async fn count_users(&self) -> Result<u64, StoreError>;
+    /// Creates a user, refusing (`UsernameTaken`) when a user of the same canonical form exists.
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError>;
+    /// Gives `username` a new spelling, refusing (`UsernameTaken`) when another user has its
+    /// canonical form, and ends the user's sessions (their tokens name the old spelling).
+    async fn rename_user(
+        &self,
+        username: &str,
+        new_username: &str,
+        new_canonical: &str,
+        now: i64,
+    ) -> Result<Ended, StoreError>;
+    /// Recomputes every user's canonical form with `canonical` and stores those that differ
+    /// (rows of an older jwtapp have none; a value edited by hand, or made with an older Unicode
+    /// table, would be stale). Returns how many changed.
+    async fn refresh_canonical(
+        &self,
+        canonical: for<'a> fn(&'a str) -> String,
+    ) -> Result<u64, StoreError>;
+    /// Groups of usernames that share one canonical form (none in a healthy database).
+    async fn canonical_clashes(&self) -> Result<Vec<Vec<String>>, StoreError>;
+    /// Marks a user as a demo account.
+    async fn mark_demo(&self, username: &str) -> Result<(), StoreError>;
+    /// Replaces the password hash and nothing else (a rehash at login keeps every session).
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// A password change: the new hash and the end of every session of the user but `keep`.
+    /// A demo account whose password is changed is a demo account no more.
+    async fn change_password(
+        &self,
+        username: &str,
+        hash: &str,
+        keep: Option<&str>,
+        now: i64,
+    ) -> Result<Ended, StoreError>;
+    /// Enables or disables a user. Disabling also ends all of their sessions, so enabling the
+    /// account later does not bring old (possibly stolen) tokens back.
+    async fn set_enabled(
+        &self,
+        username: &str,
+        enabled: bool,
+        now: i64,
+    ) -> Result<Ended, StoreError>;
+    async fn set_admin(&self, username: &str, is_admin: bool, now: i64) -> Result<(), StoreError>;
+    /// Deletes the user and, with them, their sessions.
+    async fn delete_user(&self, username: &str) -> Result<Ended, StoreError>;
+
+    // ----- sessions -----
+
+    /// Records a new login, and ends the user's least recently used active sessions beyond
+    /// `limits.max_per_user`.
+    async fn create_session(
+        &self,
+        session: NewSession,
+        limits: SessionLimits,
+    ) -> Result<Ended, StoreError>;
+    async fn find_session(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// What requests need to know of a session.
+    async fn session_status(&self, id: &str) -> Result<Option<SessionStatus>, StoreError>;
+    /// The user's active sessions, most recently used first, at most `limit` of them.
+    async fn active_sessions(
+        &self,
+        user_id: i64,
+        now: i64,
+        idle_secs: i64,
+        limit: u32,
+    ) -> Result<Vec<Session>, StoreError>;
+    /// How many active sessions each user has (users without any are absent).
+    async fn active_session_counts(
+        &self,
+        now: i64,
+        idle_secs: i64,
+    ) -> Result<HashMap<i64, u64>, StoreError>;
+    /// Ends, for every user, the least recently used active sessions beyond
+    /// `limits.max_per_user` (after the cap was lowered).
+    async fn enforce_session_cap(
+        &self,
+        limits: SessionLimits,
+        now: i64,
+    ) -> Result<Ended, StoreError>;
+    /// Marks the session revoked; false when it was missing or already revoked.
+    async fn revoke_session(
+        &self,
+        id: &str,
+        now: i64,
+        reason: &'static str,
+    ) -> Result<bool, StoreError>;
+    /// Revokes every unrevoked session of `user_id` except `keep`.
+    async fn revoke_user_sessions(
+        &self,
+        user_id: i64,
+        keep: Option<&str>,
+        now: i64,
+        reason: &'static str,
+    ) -> Result<Ended, StoreError>;
+    /// The refresh step, atomically: reads session `id` in a write transaction, lets `decide`
+    /// choose the change, applies it and returns the row as it is afterwards (`None` when there
+    /// is no such session). Two refreshes of one family are serialized here, whichever process
+    /// or instance they come from, so they can never both rotate it.
+    async fn update_family(
+        &self,
+        id: &str,
+        now: i64,
+        decide: FamilyDecision,
+    ) -> Result<Option<Session>, StoreError>;
+    /// Deletes sessions that can never be used again: past their absolute end, idle since
+    /// before `idle_before`, or revoked before `revoked_before`. Idempotent.
+    async fn prune_sessions(
+        &self,
+        now: i64,
+        idle_before: i64,
+        revoked_before: i64,
+    ) -> Result<Pruned, StoreError>;
+
+    /// Answers when the database is reachable and has this build's schema.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
