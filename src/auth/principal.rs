@@ -43,7 +43,7 @@ pub struct Reissued {
 }
 
 /// A refresh token that passed every check: signature, claims, type, an active login, an
-/// enabled user. Whether it is still the family's live token is decided when it is used.
+/// enabled user. Whether it is still the family's current token is decided when it is used.
 #[derive(Debug, Clone)]
 pub struct RefreshGrant {
     pub principal: Principal,

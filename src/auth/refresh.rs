@@ -12,7 +12,7 @@ use crate::store::reason;
 
 impl Auth {
     /// Uses a verified refresh token: a new access token and, with `rotate`, the family's next
-    /// refresh token. The parent of the live token gets the same successor again within the
+    /// refresh token. The parent of the current token gets the same successor again within the
     /// grace window; any other used token revokes the whole family. The decision is made on the
     /// row inside the store's write transaction (a compare-and-swap in the database).
     pub async fn refresh(&self, grant: &RefreshGrant, rotate: bool) -> Result<Reissued, AuthError> {

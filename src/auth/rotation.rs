@@ -1,6 +1,6 @@
 //! Refresh-token rotation with reuse detection, decided from one family's stored state.
 //!
-//! A login starts a family (a session row). Using its live refresh token rotates it: a new one
+//! A login starts a family (a session row). Using its current refresh token rotates it: a new one
 //! is minted and the old one becomes the family's *parent*. Because the decision and its write
 //! happen in one database transaction ([`crate::store::Store::update_family`]), two concurrent
 //! refreshes can never both rotate: the second sees the parent and, within the grace window,
@@ -20,11 +20,11 @@ pub struct RotationPolicy {
 /// The outcome of presenting a refresh token to its family.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// It was the live token; a successor replaced it.
+    /// It was the current token; a successor replaced it.
     Rotated,
-    /// It was the live token and stays live (rotation is off for this caller).
+    /// It was the current token and stays current (rotation is off for this caller).
     Used,
-    /// It was the parent, inside the grace window: the live successor is handed out again.
+    /// It was the parent, inside the grace window: the current successor is handed out again.
     Replayed,
     /// An old token came back: the family is revoked.
     Reused,
@@ -46,14 +46,14 @@ pub fn decide(
     if family.user_id != user_id || !family.is_active(now, policy.idle_secs) {
         return (Outcome::Ended, FamilyUpdate::Keep);
     }
-    // A session from before rotation existed has no recorded token: the one it shows is live.
-    let live = family.refresh_jti.as_deref().unwrap_or(jti);
-    if jti == live {
+    // A session from before rotation existed has no recorded token: the one it shows is current.
+    let current = family.refresh_jti.as_deref().unwrap_or(jti);
+    if jti == current {
         return if rotate {
             (
                 Outcome::Rotated,
                 FamilyUpdate::Rotate {
-                    previous: live.to_owned(),
+                    previous: current.to_owned(),
                     jti: successor,
                 },
             )

@@ -62,7 +62,7 @@ pub struct AuthConfig {
     pub public_origin: Option<String>,
     /// `Strict-Transport-Security: max-age` sent with `cookie_secure`; 0 sends none.
     pub hsts_max_age_secs: u64,
-    /// Live sessions a user may have; a login past it ends the least recently used. 1 to 1000.
+    /// Active sessions a user may have; a login past it ends the least recently used. 1 to 1000.
     pub max_sessions_per_user: u32,
 }
 

@@ -88,12 +88,12 @@ pub struct Session {
     pub revoked_reason: Option<String>,
     pub user_agent: Option<String>,
     pub address: Option<String>,
-    /// The `jti` of the family's live refresh token (`None` for a session of an older jwtapp).
+    /// The `jti` of the family's current refresh token (`None` for a session of an older jwtapp).
     pub refresh_jti: Option<String>,
-    /// When the live refresh token was minted: its `iat`, and the start of the grace window in
+    /// When the current refresh token was minted: its `iat`, and the start of the grace window in
     /// which its parent is still honoured.
     pub refresh_issued_at: i64,
-    /// The `jti` of the refresh token the live one replaced.
+    /// The `jti` of the refresh token the current one replaced.
     pub previous_jti: Option<String>,
 }
 
@@ -157,7 +157,7 @@ pub struct SessionLimits {
 /// inside the write transaction (see [`Store::update_family`](super::Store::update_family)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FamilyUpdate {
-    /// A new live refresh token `jti` replaces `previous`, minted now; the family was used now.
+    /// A new current refresh token `jti` replaces `previous`, minted now; the family was used now.
     Rotate { previous: String, jti: String },
     /// The family was used now; its tokens stay as they are.
     Touch,
