@@ -15,16 +15,17 @@ impl Auth {
     /// answered without touching the database and without awaiting anything.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
         let now = self.clock.now();
-        let claims = self.verify(token, TokenType::Access, now)?;
-        self.principal_of(&claims, now).await
+        let verified = self.verify(token, TokenType::Access, now)?;
+        self.principal_of(&verified.claims, now).await
     }
 
     /// Verifies a refresh token and that its login and user are still usable.
     pub async fn authenticate_refresh(&self, token: &str) -> Result<RefreshGrant, AuthError> {
         let now = self.clock.now();
-        let claims = self.verify(token, TokenType::Refresh, now)?;
+        let verified = self.verify(token, TokenType::Refresh, now)?;
+        let claims = &verified.claims;
         Ok(RefreshGrant {
-            principal: self.principal_of(&claims, now).await?,
+            principal: self.principal_of(claims, now).await?,
             jti: claims.jti.clone(),
         })
     }
@@ -40,11 +41,11 @@ impl Auth {
         let now = self.clock.now();
         let verified = access.map(|token| self.verify(token, TokenType::Access, now));
         // Fresh enough, or about to expire with nothing to renew it from: use it as it is.
-        if let Some(Ok(claims)) = &verified
-            && (refresh.is_none() || claims.exp >= now + self.reissue_threshold)
+        if let Some(Ok(access)) = &verified
+            && (refresh.is_none() || access.claims.exp >= now + self.reissue_threshold)
         {
             return Ok(CookieCheck {
-                principal: self.principal_of(claims, now).await?,
+                principal: self.principal_of(&access.claims, now).await?,
                 reissued: None,
             });
         }
@@ -70,8 +71,8 @@ impl Auth {
             // valid, though close to its end: the access token decides (its session is checked
             // again, so a family revoked for reuse a moment ago is refused here too).
             Err(refresh_error) => match &verified {
-                Some(Ok(claims)) if claims.exp >= now => Ok(CookieCheck {
-                    principal: self.principal_of(claims, now).await?,
+                Some(Ok(access)) if access.claims.exp >= now => Ok(CookieCheck {
+                    principal: self.principal_of(&access.claims, now).await?,
                     reissued: None,
                 }),
                 _ => Err(refresh_error),

@@ -15,8 +15,8 @@ use super::passwords::{PasswordError, Passwords};
 use super::principal::Principal;
 use super::rotation::RotationPolicy;
 use super::throttle::{LoginThrottle, ThrottleSettings};
-use super::tokens::{Claims, Minted, TokenError, TokenKeys, TokenSettings, TokenType};
-use super::verified::VerifiedTokens;
+use super::tokens::{Minted, TokenError, TokenKeys, TokenSettings, TokenType};
+use super::verified::{Verified, VerifiedTokens};
 use crate::store::{CachingStore, SessionLimits, Store};
 
 /// The rules of authentication, from the configuration.
@@ -161,14 +161,13 @@ impl Auth {
         token: &str,
         expected: TokenType,
         now: u64,
-    ) -> Result<Arc<Claims>, TokenError> {
-        if let Some(claims) = self.verified.get(token) {
-            self.keys.check_claims(&claims, expected, now)?;
-            return Ok(claims);
+    ) -> Result<Arc<Verified>, TokenError> {
+        if let Some(verified) = self.verified.get(token) {
+            self.keys.check_claims(&verified.claims, expected, now)?;
+            return Ok(verified);
         }
-        let claims = Arc::new(self.keys.verify(token, expected, now)?);
-        self.verified.insert(token, Arc::clone(&claims));
-        Ok(claims)
+        let claims = self.keys.verify(token, expected, now)?;
+        Ok(self.verified.insert(token, claims))
     }
 
     pub(super) fn mint_access(

@@ -17,10 +17,18 @@ use super::tokens::Claims;
 /// Tokens kept at most (a few MiB); beyond it the least recently used are evicted.
 const CAPACITY: usize = 20_000;
 
+/// A token that passed verification, and its claims.
+#[derive(Debug)]
+pub struct Verified {
+    token: Box<str>,
+    pub claims: Claims,
+}
+
 /// A bounded cache of verified tokens.
 pub struct VerifiedTokens {
-    /// By signature: the whole token (a hit must match it exactly) and its claims.
-    by_signature: Cache<Box<str>, (Box<str>, Arc<Claims>)>,
+    /// By signature: the whole token (a hit must match it exactly) and its claims, shared so a
+    /// hit costs one reference count.
+    by_signature: Cache<Box<str>, Arc<Verified>>,
 }
 
 impl Default for VerifiedTokens {
@@ -45,18 +53,23 @@ fn signature(token: &str) -> Option<&str> {
 }
 
 impl VerifiedTokens {
-    /// The claims of `token`, if exactly this token was verified before.
-    pub fn get(&self, token: &str) -> Option<Arc<Claims>> {
-        let (known, claims) = self.by_signature.get(signature(token)?)?;
-        (*known == *token).then_some(claims)
+    /// `token` and its claims, if exactly this token was verified before.
+    pub fn get(&self, token: &str) -> Option<Arc<Verified>> {
+        let verified = self.by_signature.get(signature(token)?)?;
+        (*verified.token == *token).then_some(verified)
     }
 
-    /// Remembers a token that passed verification.
-    pub fn insert(&self, token: &str, claims: Arc<Claims>) {
+    /// Remembers a token that passed verification; returns it as the cache keeps it.
+    pub fn insert(&self, token: &str, claims: Claims) -> Arc<Verified> {
+        let verified = Arc::new(Verified {
+            token: token.into(),
+            claims,
+        });
         if let Some(signature) = signature(token) {
             self.by_signature
-                .insert(signature.into(), (token.into(), claims));
+                .insert(signature.into(), Arc::clone(&verified));
         }
+        verified
     }
 }
 
@@ -65,8 +78,8 @@ mod tests {
     use super::*;
     use crate::auth::tokens::TokenType;
 
-    fn claims() -> Arc<Claims> {
-        Arc::new(Claims {
+    fn claims() -> Claims {
+        Claims {
             sub: "alice".into(),
             iat: 1,
             nbf: 1,
@@ -76,7 +89,7 @@ mod tests {
             iss: "i".into(),
             aud: "a".into(),
             sid: "s".into(),
-        })
+        }
     }
 
     #[test]

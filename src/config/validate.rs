@@ -274,22 +274,28 @@ fn validate_origin(origin: &str) -> Result<(), &'static str> {
         return Err("must be scheme://host[:port] with no user, path, query or wildcard");
     }
     // `[v6 address]:port`, or `host:port`.
-    let (host, port) = match rest.strip_prefix('[') {
+    let port = match rest.strip_prefix('[') {
         Some(v6) => {
             let (address, after) = v6.split_once(']').ok_or("has an unclosed [ in its host")?;
             if address.parse::<std::net::Ipv6Addr>().is_err() {
                 return Err("has an invalid IPv6 address");
             }
-            (address, after.strip_prefix(':'))
+            match after {
+                "" => None,
+                after => Some(after.strip_prefix(':').ok_or("has no valid host")?),
+            }
         }
-        None => match rest.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (rest, None),
-        },
+        None => {
+            let (host, port) = match rest.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (rest, None),
+            };
+            if host.is_empty() || host.contains(['[', ']', ':']) {
+                return Err("has no valid host");
+            }
+            port
+        }
     };
-    if host.is_empty() || host.contains(['[', ']', ':']) {
-        return Err("has no valid host");
-    }
     if let Some(port) = port
         && !(port.bytes().all(|b| b.is_ascii_digit())
             && port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p)))

@@ -139,11 +139,11 @@ impl CachingStore {
 
     /// Reads through the cache: a current entry, or the inner store's answer, kept unless a
     /// write of this process or an unknown feed makes it doubtful.
-    async fn read_through<T: Copy>(
+    async fn read_through<T: Copy, F: Future<Output = Result<T, StoreError>>>(
         &self,
         cache: &Cache<String, Entry<T>>,
         key: &str,
-        read: impl Future<Output = Result<T, StoreError>>,
+        read: impl FnOnce() -> F,
     ) -> Result<T, StoreError> {
         let state = self.feed.state();
         if let FeedState::Current(version) = state
@@ -152,7 +152,7 @@ impl CachingStore {
             return Ok(entry.value);
         }
         let writes = self.writes.load(Ordering::Acquire);
-        let value = read.await?;
+        let value = read().await?;
         if let FeedState::Current(version) = state {
             let _settling = self.lock();
             if self.writes.load(Ordering::Acquire) == writes {
@@ -170,7 +170,7 @@ impl Store for CachingStore {
     }
 
     async fn user_status(&self, username: &str) -> Result<Option<UserStatus>, StoreError> {
-        self.read_through(&self.users, username, self.inner.user_status(username))
+        self.read_through(&self.users, username, || self.inner.user_status(username))
             .await
     }
 
@@ -295,7 +295,7 @@ impl Store for CachingStore {
     }
 
     async fn session_status(&self, id: &str) -> Result<Option<SessionStatus>, StoreError> {
-        self.read_through(&self.sessions, id, self.inner.session_status(id))
+        self.read_through(&self.sessions, id, || self.inner.session_status(id))
             .await
     }
 
