@@ -17,7 +17,7 @@ use crate::auth::{
 use crate::config::AuthConfig;
 use crate::error_chain::chain;
 use crate::startup::{self, StartError};
-use crate::store::{Session, Store, schema_version};
+use crate::store::{Session, schema_version};
 
 /// jwtapp: JSON Web Token authentication for Rocket.
 #[derive(Debug, Parser)]
@@ -119,20 +119,31 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 /// database and its accounts) and describes the result; warnings go to standard error.
 fn check_config(figment: &Figment) -> Result<String, CliError> {
     let checked = startup::check(figment, &SystemClock)?;
-    let store: Arc<dyn Store> = Arc::new(startup::open_database(&checked.config)?);
-    let accounts = startup::accounts(
-        &checked.config,
-        &checked.layers,
-        store,
-        Arc::new(SystemClock),
-    )?;
-    let warnings = runtime()?.block_on(startup::prepare_accounts(&accounts, checked.debug))?;
+    let (version, warnings) = runtime()?.block_on(async {
+        let store = startup::open_database(&checked.config).await?;
+        let version = store
+            .schema_version()
+            .await
+            .map_err(|source| StartError::Database {
+                path: checked.config.database.location().redacted(),
+                source,
+            })?;
+        let accounts = startup::accounts(
+            &checked.config,
+            &checked.layers,
+            store,
+            Arc::new(SystemClock),
+        )?;
+        let warnings = startup::prepare_accounts(&accounts, checked.debug).await?;
+        Ok::<_, CliError>((version, warnings))
+    })?;
     for warning in checked.warnings.iter().chain(&warnings) {
         eprintln!("warning: {warning}");
     }
     Ok(format!(
-        "profile: {}\nschema version: {}\n{:#?}",
+        "profile: {}\ndatabase: {}\nschema version: {version} (this build's: {})\n{:#?}",
         figment.profile(),
+        checked.config.database.location().redacted(),
         schema_version(),
         checked.config
     ))
@@ -178,9 +189,9 @@ fn run_user_command(command: UserCommand, figment: &Figment) -> Result<String, C
     }
     let config = loaded.config;
     let layers = config.layers(figment.profile() == rocket::Config::DEBUG_PROFILE);
-    let store: Arc<dyn Store> = Arc::new(startup::open_database(&config)?);
-    let accounts = startup::accounts(&config, &layers, store, Arc::new(SystemClock))?;
     runtime()?.block_on(async {
+        let store = startup::open_database(&config).await?;
+        let accounts = startup::accounts(&config, &layers, store, Arc::new(SystemClock))?;
         // A database an older jwtapp wrote may hold no (or stale) canonical forms: every check
         // of a new name compares today's.
         accounts.refresh_canonical().await?;

@@ -12,7 +12,9 @@ use crate::auth::{
     TokenType,
 };
 use crate::config::{AuthConfig, ConfigError, Layers};
-use crate::store::{CachingStore, SqliteStore, Store, StoreError};
+use std::time::Duration;
+
+use crate::store::{CachingStore, ChangeFeed, Location, PgStore, SqliteStore, Store, StoreError};
 use crate::web;
 
 /// Why the application cannot start, naming the setting at fault.
@@ -122,13 +124,46 @@ pub fn check(figment: &Figment, clock: &dyn Clock) -> Result<Checked, StartError
     })
 }
 
-/// Opens the SQLite database the settings name (creating it and bringing its schema up to
-/// date). Blocking.
-pub fn open_database(config: &AuthConfig) -> Result<SqliteStore, StartError> {
-    SqliteStore::open(&config.database).map_err(|source| StartError::Database {
-        path: config.database.display().to_string(),
+/// Opens the database the settings name (a SQLite file, created if needed, or PostgreSQL) and
+/// brings its schema up to date.
+pub async fn open_database(config: &AuthConfig) -> Result<Arc<dyn Store>, StartError> {
+    Ok(open(config, None).await?.0)
+}
+
+/// Opens the database and, with `poll` (the SQLite poll interval), the feed of what other
+/// processes and instances change.
+async fn open(
+    config: &AuthConfig,
+    poll: Option<Duration>,
+) -> Result<(Arc<dyn Store>, Option<ChangeFeed>), StartError> {
+    let location = config.database.location();
+    let failed = |source| StartError::Database {
+        path: location.redacted(),
         source,
-    })
+    };
+    match &location {
+        Location::Sqlite(path) => {
+            let path = path.clone();
+            let opened = tokio::task::spawn_blocking(move || {
+                let sqlite = SqliteStore::open(&path)?;
+                let feed = poll.map(|every| sqlite.watch_commits(every)).transpose()?;
+                Ok::<_, StoreError>((sqlite, feed))
+            })
+            .await?;
+            let (sqlite, feed) = opened.map_err(failed)?;
+            Ok((Arc::new(sqlite), feed))
+        }
+        Location::Postgres(url) => {
+            let pg = PgStore::open(url, config.database_max_connections)
+                .await
+                .map_err(failed)?;
+            let feed = match poll {
+                Some(_) => Some(pg.watch_commits().await.map_err(failed)?),
+                None => None,
+            };
+            Ok((Arc::new(pg), feed))
+        }
+    }
 }
 
 /// The accounts service over `store`, as the CLI and the start use it.
@@ -168,25 +203,21 @@ pub async fn serve(
         keys.active_key_id(),
         keys.key_infos().len()
     );
-    let config = checked.config.clone();
     let poll = checked.layers.change_poll;
-    let (sqlite, feed) = tokio::task::spawn_blocking(move || {
-        let sqlite = open_database(&config)?;
-        let feed = sqlite
-            .watch_commits(poll)
-            .map_err(|source| StartError::Database {
-                path: config.database.display().to_string(),
-                source,
-            })?;
-        Ok::<_, StartError>((sqlite, feed))
-    })
-    .await??;
-    log::info!(
-        "database {}: other processes' commits are seen within {} ms",
-        sqlite.path().display(),
-        poll.as_millis()
-    );
-    let store = Arc::new(CachingStore::new(Arc::new(sqlite), feed));
+    let (database, feed) = open(&checked.config, Some(poll)).await?;
+    let feed = feed.unwrap_or_else(ChangeFeed::manual);
+    match checked.config.database.location() {
+        Location::Sqlite(path) => log::info!(
+            "database {}: other processes' commits are seen within {} ms",
+            path.display(),
+            poll.as_millis()
+        ),
+        Location::Postgres(url) => log::info!(
+            "database {}: other instances' changes are heard through LISTEN/NOTIFY",
+            crate::store::redact(&url)
+        ),
+    }
+    let store = CachingStore::new(database, feed);
     let accounts = accounts(
         &checked.config,
         &checked.layers,

@@ -312,7 +312,7 @@ fn whole_check(runtime: &tokio::runtime::Runtime, sqlite: SqliteStore) -> Result
         argon2: argon2_params(),
         prune_interval: Duration::from_secs(3600),
     };
-    let store = Arc::new(CachingStore::new(Arc::new(sqlite), ChangeFeed::manual()));
+    let store = CachingStore::new(Arc::new(sqlite), ChangeFeed::manual());
     let auth = Auth::new(settings, server_keys()?, store, Arc::new(SystemClock))?;
     runtime.block_on(async {
         let login = auth

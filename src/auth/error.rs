@@ -54,6 +54,9 @@ pub enum AuthError {
     /// No such session among the caller's, or no such user: 404.
     #[error("{0}")]
     NotFound(String),
+    /// The database cannot be reached or is not serving now: 503, try again shortly.
+    #[error("the database is not available; try again in a moment")]
+    Unavailable(#[source] Arc<StoreError>),
     /// The database failed: 500, logged with its cause, never shown.
     #[error("the database failed")]
     Storage(#[source] Arc<StoreError>),
@@ -67,6 +70,7 @@ impl From<StoreError> for AuthError {
         match e {
             StoreError::NoSuchUser(name) => AuthError::NotFound(format!("no user named {name:?}")),
             StoreError::UsernameTaken { existing } => AuthError::UsernameTaken { existing },
+            e @ StoreError::Unavailable(_) => AuthError::Unavailable(Arc::new(e)),
             other => AuthError::Storage(Arc::new(other)),
         }
     }

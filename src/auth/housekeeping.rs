@@ -5,15 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::clock::Clock;
-use super::throttle::LoginThrottle;
 use crate::store::{Pruned, Store, StoreError};
 
 /// Deletes ended sessions and forgets old throttling state, every `prune_interval_secs`.
 pub struct Housekeeping {
     pub(super) store: Arc<dyn Store>,
-    pub(super) throttle: Arc<LoginThrottle>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) idle_secs: i64,
+    /// Failed logins older than this many seconds no longer count.
+    pub(super) throttle_window_secs: u64,
     pub(super) interval: Duration,
 }
 
@@ -33,11 +33,13 @@ impl Housekeeping {
     }
 
     /// One pass. Revoked sessions go at once: a token of a missing session is refused exactly
-    /// like one of a revoked session.
+    /// like one of a revoked session. Safe to run on several instances at once: every delete is
+    /// of rows that can never count again.
     pub async fn prune(&self) -> Result<Pruned, StoreError> {
-        let now = self.clock.now();
-        self.throttle.sweep(now);
-        let now = now as i64;
+        let now = self.clock.now() as i64;
+        self.store
+            .prune_failures(now.saturating_sub(self.throttle_window_secs as i64))
+            .await?;
         let idle_before = now.saturating_sub(self.idle_secs);
         self.store
             .prune_sessions(now, idle_before, now.saturating_add(1))

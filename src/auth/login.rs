@@ -3,6 +3,7 @@
 use super::error::AuthError;
 use super::principal::{ClientInfo, Login, Principal};
 use super::service::Auth;
+use super::throttle::{Attempt, Keys, Refusal};
 use super::tokens::{TokenType, random_id};
 use super::usernames;
 use crate::store::Store;
@@ -21,17 +22,15 @@ impl Auth {
     ) -> Result<Login, AuthError> {
         let now = self.clock.now();
         let canonical = usernames::canonical(username);
-        let attempt = self
-            .throttle
-            .begin(&canonical, client.ip, now)
-            .await
-            .map_err(|t| AuthError::Throttled {
-                retry_after: t.retry_after,
-            })?;
-        let user = self.account_for_login(&canonical).await?;
+        // The throttle's failures and the account are read at the same time: one round trip.
+        let (attempt, user) = tokio::join!(
+            self.begin_attempt(Keys::new(&canonical, client.ip), now),
+            self.account_for_login(&canonical)
+        );
+        let (attempt, user) = (attempt?, user?);
         let checked = self.check_password(password, user.as_ref()).await?;
         let Some((user, password)) = checked.filter(|(user, _)| self.may_log_in(user)) else {
-            attempt.failed();
+            self.count_failure(attempt).await?;
             return Err(AuthError::InvalidCredentials);
         };
         self.rehash_if_weaker(&user, password, now).await;
@@ -47,8 +46,14 @@ impl Auth {
             address: client.ip.map(|ip| ip.to_string()),
             refresh_jti: refresh_jti.clone(),
         };
-        self.store.create_session(session, self.limits).await?;
-        attempt.succeeded();
+        // The session and the forgiveness of this username's failures, side by side.
+        let (created, forgiven) = tokio::join!(
+            self.store.create_session(session, self.limits),
+            self.store.forgive_failures(&attempt.keys().user)
+        );
+        created?;
+        forgiven?;
+        drop(attempt);
         let principal = Principal {
             user_id: user.id,
             username: user.username,
@@ -61,6 +66,31 @@ impl Auth {
             refresh: self.mint_refresh(&principal, &refresh_jti, now, expires_at)?,
             principal,
         })
+    }
+
+    /// Admits a login attempt under `keys`, or refuses it with [`AuthError::Throttled`] (see
+    /// [`LoginThrottle::begin`](super::throttle::LoginThrottle::begin)).
+    pub(super) async fn begin_attempt(&self, keys: Keys, now: u64) -> Result<Attempt, AuthError> {
+        let both = keys.both();
+        let store = &self.store;
+        self.throttle
+            .begin(keys, now, |since| store.recent_failures(&both, since))
+            .await
+            .map_err(|refusal| match refusal {
+                Refusal::Throttled(t) => AuthError::Throttled {
+                    retry_after: t.retry_after,
+                },
+                Refusal::Unreadable(e) => e.into(),
+            })
+    }
+
+    /// Counts a failed attempt under both its keys. A failure that cannot be counted is an error
+    /// of the request: it must not pass as a harmless wrong password.
+    pub(super) async fn count_failure(&self, attempt: Attempt) -> Result<(), AuthError> {
+        self.store
+            .record_failure(&attempt.keys().both(), attempt.at as i64)
+            .await?;
+        Ok(())
     }
 
     /// The one account a canonical username names. Two accounts of one canonical form (a

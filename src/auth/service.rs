@@ -139,7 +139,7 @@ impl Auth {
     pub fn housekeeping(&self) -> Housekeeping {
         Housekeeping {
             store: Arc::clone(&self.store) as Arc<dyn Store>,
-            throttle: Arc::clone(&self.throttle),
+            throttle_window_secs: self.throttle.window(),
             clock: Arc::clone(&self.clock),
             idle_secs: self.rotation.idle_secs,
             interval: self.prune_interval,

@@ -5,6 +5,7 @@ use super::error::AuthError;
 use super::passwords::Passwords;
 use super::principal::{ClientInfo, Principal};
 use super::service::Auth;
+use super::throttle::Keys;
 use super::usernames;
 use crate::store::Store;
 use crate::store::{Session, reason};
@@ -72,17 +73,11 @@ impl Auth {
     ) -> Result<u64, AuthError> {
         Passwords::check_policy(new)?;
         let now = self.clock.now();
-        let canonical = usernames::canonical(&principal.username);
-        let attempt = self
-            .throttle
-            .begin(&canonical, client.ip, now)
-            .await
-            .map_err(|t| AuthError::Throttled {
-                retry_after: t.retry_after,
-            })?;
+        let keys = Keys::new(&usernames::canonical(&principal.username), client.ip);
+        let attempt = self.begin_attempt(keys, now).await?;
         let user = self.store.find_user(&principal.username).await?;
         if self.check_password(current, user.as_ref()).await?.is_none() {
-            attempt.failed();
+            self.count_failure(attempt).await?;
             return Err(AuthError::WrongPassword);
         }
         let hash = {
@@ -101,7 +96,8 @@ impl Auth {
                 now as i64,
             )
             .await?;
-        attempt.succeeded();
+        self.store.forgive_failures(&attempt.keys().user).await?;
+        drop(attempt);
         log::info!(
             target: "jwtapp::security",
             "user {:?} changed their password; {} other session(s) ended",

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::store::Location;
+
 /// The `auth` settings as written, with the documented defaults filled in. Secrets are
 /// [`SecretString`]s: they never print, not even through `{:?}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -19,7 +21,10 @@ pub struct AuthConfig {
     pub issuer: String,
     pub audience: String,
     pub cors_origins: Vec<String>,
-    pub database: PathBuf,
+    /// A SQLite file, or a `postgres://` URL.
+    pub database: DatabaseSetting,
+    /// The most connections to PostgreSQL an instance keeps open.
+    pub database_max_connections: u32,
     pub demo_users: bool,
     /// How long after a rotation the replaced refresh token still gets the same successor
     /// (parallel requests); past it, its use is theft and ends the session. 0–60.
@@ -66,6 +71,25 @@ pub struct AuthConfig {
     pub max_sessions_per_user: u32,
 }
 
+/// The `database` setting as written. It may hold a password: it prints with the password
+/// replaced by `***`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseSetting(pub String);
+
+impl DatabaseSetting {
+    /// Where the data lives.
+    pub fn location(&self) -> Location {
+        Location::parse(&self.0)
+    }
+}
+
+impl std::fmt::Debug for DatabaseSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.location().redacted())
+    }
+}
+
 /// A key that only verifies: one of `secret` (HS256), `public_key`/`public_key_file` (Ed25519
 /// SPKI PEM) or `private_key`/`private_key_file` (Ed25519 PKCS#8 PEM, of which only the public
 /// half is used).
@@ -91,7 +115,8 @@ impl Default for AuthConfig {
             issuer: "jwtapp".into(),
             audience: "jwtapp".into(),
             cors_origins: vec!["http://localhost:4200".into()],
-            database: PathBuf::from("jwtapp.sqlite3"),
+            database: DatabaseSetting("jwtapp.sqlite3".into()),
+            database_max_connections: 10,
             demo_users: false,
             refresh_grace_secs: 10,
             refresh_idle_secs: 604_800,

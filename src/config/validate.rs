@@ -102,8 +102,17 @@ impl AuthConfig {
                 "must be between 1 and 86400 (one day)",
             ));
         }
-        if self.database.as_os_str().is_empty() {
-            return Err(ConfigError::value("database", "must name a file"));
+        if self.database.0.trim().is_empty() {
+            return Err(ConfigError::value(
+                "database",
+                "must name a SQLite file or be a postgres:// URL",
+            ));
+        }
+        if !(1..=1000).contains(&self.database_max_connections) {
+            return Err(ConfigError::value(
+                "database_max_connections",
+                "must be between 1 and 1000",
+            ));
         }
         if let Some(secret) = &self.secret
             && secret.expose_secret().len() < MIN_SECRET_BYTES

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use quick_cache::sync::Cache;
 
-use super::changes::{ChangeFeed, FeedState};
+use super::changes::{Change, ChangeFeed, ChangeSink, FeedState};
 use super::contract::Store;
 use super::error::StoreError;
 use super::types::{
@@ -71,15 +71,19 @@ enum Changed<'a> {
 }
 
 impl CachingStore {
-    pub fn new(inner: Arc<dyn Store>, feed: ChangeFeed) -> CachingStore {
-        CachingStore {
+    /// The cache in front of `inner`, listening to `feed` for what other processes change.
+    pub fn new(inner: Arc<dyn Store>, feed: ChangeFeed) -> Arc<CachingStore> {
+        let cache = Arc::new(CachingStore {
             inner,
-            feed,
+            feed: feed.clone(),
             users: Cache::new(CAPACITY),
             sessions: Cache::new(CAPACITY),
             writes: AtomicU64::new(0),
             settle: Mutex::new(()),
-        }
+        });
+        let sink: Arc<dyn ChangeSink> = cache.clone();
+        feed.subscribe(Arc::downgrade(&sink));
+        cache
     }
 
     /// The store behind the cache.
@@ -160,6 +164,19 @@ impl CachingStore {
             }
         }
         Ok(value)
+    }
+}
+
+/// Rows another process or instance changed: forgotten as if this process had changed them.
+impl ChangeSink for CachingStore {
+    fn changed(&self, change: &Change) {
+        let mut changed: Vec<Changed<'_>> = change
+            .users
+            .iter()
+            .map(|name| Changed::User(name.as_str()))
+            .collect();
+        changed.push(Changed::Sessions(&change.sessions));
+        self.invalidate(&changed);
     }
 }
 
@@ -377,6 +394,32 @@ impl Store for CachingStore {
         self.inner
             .prune_sessions(now, idle_before, revoked_before)
             .await
+    }
+
+    // Failed logins are counted in the database, never cached: every process counts the same.
+
+    async fn recent_failures(
+        &self,
+        keys: &[String],
+        since: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        self.inner.recent_failures(keys, since).await
+    }
+
+    async fn record_failure(&self, keys: &[String], at: i64) -> Result<(), StoreError> {
+        self.inner.record_failure(keys, at).await
+    }
+
+    async fn forgive_failures(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.forgive_failures(key).await
+    }
+
+    async fn prune_failures(&self, before: i64) -> Result<u64, StoreError> {
+        self.inner.prune_failures(before).await
+    }
+
+    async fn schema_version(&self) -> Result<i64, StoreError> {
+        self.inner.schema_version().await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -141,6 +141,23 @@ pub trait Store: Send + Sync + 'static {
         revoked_before: i64,
     ) -> Result<Pruned, StoreError>;
 
+    // ----- failed logins (throttling) -----
+
+    /// The failures recorded under each of `keys` at or after `since`, oldest first.
+    async fn recent_failures(
+        &self,
+        keys: &[String],
+        since: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Records one failure at `at` under each of `keys`.
+    async fn record_failure(&self, keys: &[String], at: i64) -> Result<(), StoreError>;
+    /// Forgets every failure under `key`.
+    async fn forgive_failures(&self, key: &str) -> Result<(), StoreError>;
+    /// Deletes failures recorded before `before`. Idempotent.
+    async fn prune_failures(&self, before: i64) -> Result<u64, StoreError>;
+
+    /// The schema version the database has (this build's, once opened).
+    async fn schema_version(&self) -> Result<i64, StoreError>;
     /// Answers when the database is reachable and has this build's schema.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -115,6 +115,10 @@ impl AppError {
                     Problem::new(Status::UnprocessableEntity, text, Other)
                 }
                 AuthError::NotFound(_) => Problem::new(Status::NotFound, text, Other),
+                AuthError::Unavailable(_) => Problem {
+                    retry_after: Some(1),
+                    ..Problem::new(Status::ServiceUnavailable, text, Other)
+                },
                 AuthError::Storage(_) | AuthError::Signing(_) => {
                     Problem::new(Status::InternalServerError, INTERNAL, Other)
                 }

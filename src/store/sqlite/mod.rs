@@ -6,6 +6,7 @@
 
 mod commits;
 mod connection;
+mod failures;
 mod sessions;
 mod users;
 
@@ -336,6 +337,36 @@ impl Store for SqliteStore {
             sessions::prune(|| lock(&db.writer), now, idle_before, revoked_before)
         })
         .await?
+    }
+
+    async fn recent_failures(
+        &self,
+        keys: &[String],
+        since: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let keys = keys.to_vec();
+        self.read(move |conn| failures::recent(conn, &keys, since))
+            .await
+    }
+
+    async fn record_failure(&self, keys: &[String], at: i64) -> Result<(), StoreError> {
+        let keys = keys.to_vec();
+        self.write(move |conn| failures::record(conn, &keys, at))
+            .await
+    }
+
+    async fn forgive_failures(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.write(move |conn| failures::forgive(conn, &key)).await
+    }
+
+    async fn prune_failures(&self, before: i64) -> Result<u64, StoreError> {
+        self.write(move |conn| failures::prune(conn, before)).await
+    }
+
+    async fn schema_version(&self) -> Result<i64, StoreError> {
+        self.read(|conn| Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
