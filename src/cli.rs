@@ -157,7 +157,8 @@ fn show_keys(figment: &Figment) -> Result<String, CliError> {
         eprintln!("warning: {warning}");
     }
     let mut out = String::new();
-    for key in checked.keys.key_infos() {
+    let infos = checked.keys.key_infos();
+    for key in infos {
         out.push_str(&format!(
             "{:<8} {:<6} kid={}\n",
             if key.active { "active" } else { "retired" },
@@ -173,6 +174,17 @@ fn show_keys(figment: &Figment) -> Result<String, CliError> {
              profile makes at each start)\n",
         );
     }
+    // One line to compare between instances: they must all sign with the same key and verify
+    // with the same ones.
+    let kids: Vec<&str> = infos.iter().map(|key| key.kid.as_str()).collect();
+    out.push_str(&format!(
+        "key set: active {} of {} (compare this line between instances)\n",
+        infos
+            .iter()
+            .find(|key| key.active)
+            .map_or("none", |key| key.kid.as_str()),
+        kids.join(",")
+    ));
     let jwks = serde_json::to_string_pretty(checked.keys.jwks()).map_err(CliError::Json)?;
     out.push_str(&format!(
         "JWK Set served at /.well-known/jwks.json:\n{jwks}"
