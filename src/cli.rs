@@ -11,13 +11,14 @@ use clap::{Parser, Subcommand};
 use rocket::figment::Figment;
 
 use crate::auth::{
-    Accounts, Actor, AdminAction, AuthError, Passwords, SigningAlgorithm, SystemClock, UserSummary,
-    minutes,
+    Accounts, Actor, AdminAction, AuthError, EventLog, Passwords, SigningAlgorithm, SystemClock,
+    UserSummary, minutes,
 };
 use crate::config::AuthConfig;
 use crate::error_chain::chain;
+use crate::metrics::Metrics;
 use crate::startup::{self, StartError};
-use crate::store::{Session, schema_version};
+use crate::store::{Session, Store, schema_version};
 
 /// jwtapp: JSON Web Token authentication for Rocket.
 #[derive(Debug, Parser)]
@@ -131,11 +132,13 @@ fn check_config(figment: &Figment) -> Result<String, CliError> {
         let accounts = startup::accounts(
             &checked.config,
             &checked.layers,
-            store,
+            Arc::clone(&store),
             Arc::new(SystemClock),
+            event_log(&store),
         )?;
-        let warnings = startup::prepare_accounts(&accounts, checked.debug).await?;
-        Ok::<_, CliError>((version, warnings))
+        let warnings = startup::prepare_accounts(&accounts, checked.debug).await;
+        accounts.events().flush().await;
+        Ok::<_, CliError>((version, warnings?))
     })?;
     for warning in checked.warnings.iter().chain(&warnings) {
         eprintln!("warning: {warning}");
@@ -203,12 +206,27 @@ fn run_user_command(command: UserCommand, figment: &Figment) -> Result<String, C
     let layers = config.layers(figment.profile() == rocket::Config::DEBUG_PROFILE);
     runtime()?.block_on(async {
         let store = startup::open_database(&config).await?;
-        let accounts = startup::accounts(&config, &layers, store, Arc::new(SystemClock))?;
+        let events = event_log(&store);
+        let accounts = startup::accounts(
+            &config,
+            &layers,
+            store,
+            Arc::new(SystemClock),
+            events.clone(),
+        )?;
         // A database an older jwtapp wrote may hold no (or stale) canonical forms: every check
         // of a new name compares today's.
         accounts.refresh_canonical().await?;
-        user_command(&accounts, command).await
+        let done = user_command(&accounts, command).await;
+        // The trail gets what the command did before the process ends.
+        events.flush().await;
+        done
     })
+}
+
+/// The security event log of one command: its events go to the same trail as the server's.
+fn event_log(store: &Arc<dyn Store>) -> EventLog {
+    EventLog::start(Arc::clone(store), Arc::new(SystemClock), Metrics::new())
 }
 
 async fn user_command(accounts: &Accounts, command: UserCommand) -> Result<String, CliError> {
@@ -220,18 +238,22 @@ async fn user_command(accounts: &Accounts, command: UserCommand) -> Result<Strin
             // Refused before the password is asked for; the insert checks again.
             accounts.check_new_username(&name).await?;
             let password = read_new_password()?;
-            accounts.create(&name, &password, admin).await?;
+            accounts
+                .create(Actor::CommandLine, &name, &password, admin)
+                .await?;
             let kind = if admin { "administrator" } else { "user" };
             format!("created {kind} {name}")
         }
         UserCommand::Passwd { name } => {
             let name = accounts.find(&name).await?.username;
             let password = read_new_password()?;
-            let (name, ended) = accounts.set_password(&name, &password).await?;
+            let (name, ended) = accounts
+                .set_password(Actor::CommandLine, &name, &password)
+                .await?;
             format!("password of {name} changed; {ended} session(s) ended")
         }
         UserCommand::Rename { old, new } => {
-            let (old, ended) = accounts.rename(&old, &new).await?;
+            let (old, ended) = accounts.rename(Actor::CommandLine, &old, &new).await?;
             format!("renamed {old} to {new}; {ended} session(s) ended")
         }
         UserCommand::Disable { name } => {

@@ -18,6 +18,8 @@ pub mod auth;
 mod cli;
 mod config;
 mod error_chain;
+pub mod logging;
+pub mod metrics;
 mod sample;
 mod startup;
 pub mod store;

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
                 eprintln!("jwtapp: {e}");
                 ExitCode::FAILURE
             }
-            Ok(()) => serve(figment),
+            Ok(()) => serve(jwtapp::logging::install(figment)),
         },
         command => match jwtapp::run_command(command, &figment) {
             Ok(message) => {

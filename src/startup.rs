@@ -3,17 +3,17 @@
 //! building the services the web layer serves.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rocket::figment::Figment;
 use secrecy::SecretSlice;
 
 use crate::auth::{
-    Accounts, Auth, AuthError, Clock, KeyError, KeyRing, PasswordError, Passwords, TokenKeys,
-    TokenType,
+    Accounts, Auth, AuthError, Clock, EventLog, KeyError, KeyRing, PasswordError, Passwords,
+    TokenKeys, TokenType,
 };
 use crate::config::{AuthConfig, ConfigError, Layers};
-use std::time::Duration;
-
+use crate::metrics::Metrics;
 use crate::store::{CachingStore, ChangeFeed, Location, PgStore, SqliteStore, Store, StoreError};
 use crate::web;
 
@@ -172,6 +172,7 @@ pub fn accounts(
     layers: &Layers,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    events: EventLog,
 ) -> Result<Accounts, StartError> {
     let passwords =
         Passwords::new(checked_config.argon2_params(), 1).map_err(StartError::Passwords)?;
@@ -179,7 +180,7 @@ pub fn accounts(
         max_per_user: layers.auth.max_sessions_per_user,
         idle_secs: layers.auth.refresh_idle_secs as i64,
     };
-    Ok(Accounts::new(store, passwords, clock, limits))
+    Ok(Accounts::new(store, passwords, clock, limits, events))
 }
 
 /// Brings the database's accounts up to today's rules; returns warnings for the operator.
@@ -217,12 +218,19 @@ pub async fn serve(
             crate::store::redact(&url)
         ),
     }
-    let store = CachingStore::new(database, feed);
+    let metrics = Metrics::new();
+    let store = CachingStore::new(database, feed, Arc::clone(&metrics));
+    let events = EventLog::start(
+        Arc::clone(&store) as Arc<dyn Store>,
+        Arc::clone(&clock),
+        metrics,
+    );
     let accounts = accounts(
         &checked.config,
         &checked.layers,
         Arc::clone(&store) as Arc<dyn Store>,
         Arc::clone(&clock),
+        events.clone(),
     )?;
     for warning in prepare_accounts(&accounts, checked.debug).await? {
         log::warn!("{warning}");
@@ -245,6 +253,7 @@ pub async fn serve(
             auth.reissue_threshold_secs
         );
     }
-    let service = Auth::new(auth, checked.keys, store, clock).map_err(StartError::Passwords)?;
+    let service =
+        Auth::new(auth, checked.keys, store, clock, events).map_err(StartError::Passwords)?;
     Ok((service, web, checked.secret))
 }

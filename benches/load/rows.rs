@@ -10,9 +10,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwtapp::SystemClock;
 use jwtapp::auth::{
-    Auth, ClientInfo, KeyRing, KeySettings, Passwords, SigningAlgorithm, ThrottleSettings,
-    TokenKeys, TokenSettings, TokenType,
+    Auth, ClientInfo, Clock, EventLog, KeyRing, KeySettings, Passwords, SigningAlgorithm,
+    ThrottleSettings, TokenKeys, TokenSettings, TokenType,
 };
+use jwtapp::metrics::Metrics;
 use jwtapp::store::{CachingStore, ChangeFeed, SqliteStore, Store};
 use serde_json::Value;
 
@@ -274,7 +275,11 @@ pub fn micro_benchmarks(database: &Path) -> Result<Vec<Micro>, Failure> {
             );
         }),
     });
-    let cache = CachingStore::new(Arc::new(sqlite.clone()), ChangeFeed::manual());
+    let cache = CachingStore::new(
+        Arc::new(sqlite.clone()),
+        ChangeFeed::manual(),
+        Metrics::new(),
+    );
     runtime.block_on(cache.user_status("user0"))?;
     runtime.block_on(cache.session_status("bench-session-00000001"))?;
     results.push(Micro {
@@ -311,9 +316,20 @@ fn whole_check(runtime: &tokio::runtime::Runtime, sqlite: SqliteStore) -> Result
         demo_accounts_allowed: false,
         argon2: argon2_params(),
         prune_interval: Duration::from_secs(3600),
+        event_retention: Duration::from_secs(90 * 86_400),
     };
-    let store = CachingStore::new(Arc::new(sqlite), ChangeFeed::manual());
-    let auth = Auth::new(settings, server_keys()?, store, Arc::new(SystemClock))?;
+    let metrics = Metrics::new();
+    let store = CachingStore::new(Arc::new(sqlite), ChangeFeed::manual(), Arc::clone(&metrics));
+    // The event writer is a task: it starts inside the runtime.
+    let auth = runtime.block_on(async {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let events = EventLog::start(
+            Arc::clone(&store) as Arc<dyn Store>,
+            Arc::clone(&clock),
+            metrics,
+        );
+        Ok::<_, Failure>(Auth::new(settings, server_keys()?, store, clock, events)?)
+    })?;
     runtime.block_on(async {
         let login = auth
             .login("user0", PASSWORD.into(), ClientInfo::default())

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use super::clock::Clock;
 use super::error::AuthError;
+use super::events::{By, EventKind, EventLog, SecurityEvent};
 use super::passwords::Passwords;
-use super::principal::Principal;
+use super::principal::{ClientInfo, Principal};
 use super::usernames;
 use crate::store::{NewUser, Session, SessionLimits, Store, User, reason};
 
@@ -26,8 +27,20 @@ pub struct UserSummary {
 /// from a page; the command line can do anything).
 #[derive(Debug, Clone, Copy)]
 pub enum Actor<'a> {
-    Admin(&'a Principal),
+    /// An administrator, signed in, from this client (the trail records its address).
+    Admin(&'a Principal, &'a ClientInfo),
     CommandLine,
+}
+
+impl Actor<'_> {
+    /// An event about `user`, done by this actor.
+    fn event(self, kind: EventKind, user: &User) -> SecurityEvent {
+        let event = SecurityEvent::new(kind).user(user.id, &user.username);
+        match self {
+            Actor::Admin(admin, client) => event.client(client).by(By::Admin(&admin.username)),
+            Actor::CommandLine => event.by(By::CommandLine),
+        }
+    }
 }
 
 /// What an administrator can do to a user.
@@ -70,6 +83,18 @@ impl AdminAction {
         }
     }
 
+    /// The event this action records.
+    fn event_kind(self) -> EventKind {
+        match self {
+            AdminAction::Enable => EventKind::UserEnabled,
+            AdminAction::Disable => EventKind::UserDisabled,
+            AdminAction::GrantAdmin => EventKind::AdminGranted,
+            AdminAction::RemoveAdmin => EventKind::AdminRemoved,
+            AdminAction::EndSessions => EventKind::SessionsEndedAll,
+            AdminAction::Delete => EventKind::UserDeleted,
+        }
+    }
+
     /// Whether an administrator may do this to their own account from a page: not what would
     /// lock them out mid-request.
     fn locks_out(self) -> bool {
@@ -94,6 +119,7 @@ pub struct Accounts {
     passwords: Passwords,
     clock: Arc<dyn Clock>,
     limits: SessionLimits,
+    events: EventLog,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -110,13 +136,20 @@ impl Accounts {
         passwords: Passwords,
         clock: Arc<dyn Clock>,
         limits: SessionLimits,
+        events: EventLog,
     ) -> Accounts {
         Accounts {
             store,
             passwords,
             clock,
             limits,
+            events,
         }
+    }
+
+    /// The security event log the accounts service records to.
+    pub fn events(&self) -> &EventLog {
+        &self.events
     }
 
     fn now(&self) -> i64 {
@@ -167,11 +200,17 @@ impl Accounts {
     }
 
     /// Creates a user with a new password.
-    pub async fn create(&self, name: &str, password: &str, admin: bool) -> Result<User, AuthError> {
+    pub async fn create(
+        &self,
+        actor: Actor<'_>,
+        name: &str,
+        password: &str,
+        admin: bool,
+    ) -> Result<User, AuthError> {
         usernames::validate(name)?;
         Passwords::check_policy(password)?;
         let password_hash = self.hash(password).await?;
-        Ok(self
+        let user = self
             .store
             .create_user(NewUser {
                 username: name.to_owned(),
@@ -181,12 +220,21 @@ impl Accounts {
                 is_demo: false,
                 now: self.now(),
             })
-            .await?)
+            .await?;
+        let role = if admin { "an administrator" } else { "a user" };
+        self.events
+            .record(actor.event(EventKind::UserCreated, &user).detail(role));
+        Ok(user)
     }
 
     /// Gives a user a new name; their sessions end (their tokens carry the old one). Returns
     /// the old name and how many sessions ended.
-    pub async fn rename(&self, name: &str, new_name: &str) -> Result<(String, usize), AuthError> {
+    pub async fn rename(
+        &self,
+        actor: Actor<'_>,
+        name: &str,
+        new_name: &str,
+    ) -> Result<(String, usize), AuthError> {
         let user = self.find(name).await?;
         usernames::validate(new_name)?;
         let ended = self
@@ -198,6 +246,19 @@ impl Accounts {
                 self.now(),
             )
             .await?;
+        let renamed = User {
+            username: new_name.to_owned(),
+            ..user.clone()
+        };
+        self.events.record(
+            actor
+                .event(EventKind::UserRenamed, &renamed)
+                .detail(format!(
+                    "from {:?}; {} session(s) ended",
+                    user.username,
+                    ended.len()
+                )),
+        );
         Ok((user.username, ended.len()))
     }
 
@@ -205,6 +266,7 @@ impl Accounts {
     /// the user's name and how many sessions ended.
     pub async fn set_password(
         &self,
+        actor: Actor<'_>,
         name: &str,
         password: &str,
     ) -> Result<(String, usize), AuthError> {
@@ -215,6 +277,11 @@ impl Accounts {
             .store
             .change_password(&user.username, &hash, None, self.now())
             .await?;
+        self.events.record(
+            actor
+                .event(EventKind::PasswordChanged, &user)
+                .detail(format!("reset; {} session(s) ended", ended.len())),
+        );
         Ok((user.username, ended.len()))
     }
 
@@ -226,7 +293,7 @@ impl Accounts {
         action: AdminAction,
     ) -> Result<Applied, AuthError> {
         let user = self.find(name).await?;
-        if let Actor::Admin(admin) = actor
+        if let Actor::Admin(admin, _) = actor
             && admin.user_id == user.id
             && action.locks_out()
         {
@@ -254,15 +321,11 @@ impl Accounts {
             }
             AdminAction::Delete => self.store.delete_user(username).await?,
         };
-        let by = match actor {
-            Actor::Admin(admin) => format!("administrator {:?}", admin.username),
-            Actor::CommandLine => "the command line".to_owned(),
-        };
-        log::info!(
-            target: "jwtapp::security",
-            "{by}: {action:?} on user {username:?}; {} session(s) ended",
-            ended.len()
-        );
+        let mut event = actor.event(action.event_kind(), &user);
+        if !ended.is_empty() || action == AdminAction::EndSessions {
+            event = event.detail(format!("{} session(s) ended", ended.len()));
+        }
+        self.events.record(event);
         Ok(Applied {
             username: user.username.clone(),
             ended: ended.len(),
@@ -331,6 +394,17 @@ impl Accounts {
             .store
             .enforce_session_cap(self.limits, self.now())
             .await?;
+        for session in &capped {
+            self.events.record(
+                SecurityEvent::new(EventKind::SessionEnded)
+                    .session(session)
+                    .by(By::System)
+                    .detail(format!(
+                        "past max_sessions_per_user = {}, at start",
+                        self.limits.max_per_user
+                    )),
+            );
+        }
         if !capped.is_empty() {
             warnings.push(format!(
                 "ended {} session(s) beyond max_sessions_per_user = {} (the least recently used \
@@ -383,7 +457,8 @@ impl Accounts {
         }
         for (username, password, is_admin) in DEMO_USERS {
             let password_hash = self.hash(password).await?;
-            self.store
+            let user = self
+                .store
                 .create_user(NewUser {
                     username: (*username).to_owned(),
                     canonical: usernames::canonical(username),
@@ -393,6 +468,12 @@ impl Accounts {
                     now: self.now(),
                 })
                 .await?;
+            self.events.record(
+                SecurityEvent::new(EventKind::UserCreated)
+                    .user(user.id, &user.username)
+                    .by(By::System)
+                    .detail("a demo account (debug profile)"),
+            );
         }
         Ok(true)
     }

@@ -2,7 +2,7 @@
 //! access cookie reissued from the refresh cookie when it is missing, expired or nearly so).
 
 use super::error::AuthError;
-use super::principal::{CookieCheck, Principal, RefreshGrant};
+use super::principal::{ClientInfo, CookieCheck, Principal, RefreshGrant};
 use super::service::Auth;
 use super::tokens::{Claims, TokenType};
 use crate::store::Store;
@@ -22,12 +22,20 @@ impl Auth {
     /// Verifies a refresh token and that its login and user are still usable.
     pub async fn authenticate_refresh(&self, token: &str) -> Result<RefreshGrant, AuthError> {
         let now = self.clock.now();
-        let verified = self.verify(token, TokenType::Refresh, now)?;
-        let claims = &verified.claims;
-        Ok(RefreshGrant {
-            principal: self.principal_of(claims, now).await?,
-            jti: claims.jti.clone(),
-        })
+        let checked = match self.verify(token, TokenType::Refresh, now) {
+            Ok(verified) => self
+                .principal_of(&verified.claims, now)
+                .await
+                .map(|principal| RefreshGrant {
+                    principal,
+                    jti: verified.claims.jti.clone(),
+                }),
+            Err(e) => Err(e.into()),
+        };
+        if checked.is_err() {
+            self.metrics.refreshes.with_label_values(&["refused"]).inc();
+        }
+        checked
     }
 
     /// Authenticates a browser by its cookies. A valid access token with more than the reissue
@@ -37,6 +45,7 @@ impl Auth {
         &self,
         access: Option<&str>,
         refresh: Option<&str>,
+        client: &ClientInfo,
     ) -> Result<CookieCheck, AuthError> {
         let now = self.clock.now();
         let verified = access.map(|token| self.verify(token, TokenType::Access, now));
@@ -57,7 +66,7 @@ impl Auth {
         };
         let renewed = match self.authenticate_refresh(refresh).await {
             Ok(grant) => self
-                .refresh(&grant, true)
+                .refresh(&grant, true, client)
                 .await
                 .map(|tokens| (grant.principal, tokens)),
             Err(e) => Err(e),

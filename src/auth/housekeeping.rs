@@ -1,5 +1,5 @@
-//! Background housekeeping: ended sessions are deleted and old throttling state forgotten, so
-//! neither the database nor memory grows without bound.
+//! Background housekeeping: ended sessions, old failed logins and security events past their
+//! retention are deleted, so the database does not grow without bound.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +15,8 @@ pub struct Housekeeping {
     /// Failed logins older than this many seconds no longer count.
     pub(super) throttle_window_secs: u64,
     pub(super) interval: Duration,
+    /// Security events older than this are deleted.
+    pub(super) event_retention: Duration,
 }
 
 impl Housekeeping {
@@ -39,6 +41,10 @@ impl Housekeeping {
         let now = self.clock.now() as i64;
         self.store
             .prune_failures(now.saturating_sub(self.throttle_window_secs as i64))
+            .await?;
+        let retention = i64::try_from(self.event_retention.as_secs()).unwrap_or(i64::MAX);
+        self.store
+            .prune_events(now.saturating_sub(retention))
             .await?;
         let idle_before = now.saturating_sub(self.idle_secs);
         self.store

@@ -1,13 +1,13 @@
 //! Logging in: credentials checked, throttled, a new session started.
 
 use super::error::AuthError;
+use super::events::{By, EventKind, SecurityEvent};
 use super::principal::{ClientInfo, Login, Principal};
 use super::service::Auth;
 use super::throttle::{Attempt, Keys, Refusal};
 use super::tokens::{TokenType, random_id};
 use super::usernames;
-use crate::store::Store;
-use crate::store::{NewSession, User};
+use crate::store::{NewSession, Store, User};
 
 impl Auth {
     /// Checks the credentials and starts a new login. Unknown user, wrong password and disabled
@@ -23,14 +23,57 @@ impl Auth {
         let now = self.clock.now();
         let canonical = usernames::canonical(username);
         // The throttle's failures and the account are read at the same time: one round trip.
-        let (attempt, user) = tokio::join!(
+        let (attempt, found) = tokio::join!(
             self.begin_attempt(Keys::new(&canonical, client.ip), now),
-            self.account_for_login(&canonical)
+            self.store.find_users_by_canonical(&canonical)
         );
-        let (attempt, user) = (attempt?, user?);
-        let checked = self.check_password(password, user.as_ref()).await?;
-        let Some((user, password)) = checked.filter(|(user, _)| self.may_log_in(user)) else {
+        let found = found?;
+        let account = match found.as_slice() {
+            [user] => Some(user),
+            _ => None,
+        };
+        let failure = |kind: EventKind| {
+            let event = SecurityEvent::new(kind).client(&client);
+            match account {
+                Some(user) => event.user(user.id, &user.username),
+                None => event.typed_username(username),
+            }
+        };
+        let attempt = match attempt {
+            Ok(attempt) => attempt,
+            Err(e @ AuthError::Throttled { .. }) => {
+                self.metrics.logins.with_label_values(&["throttled"]).inc();
+                self.events.record(failure(EventKind::LoginThrottled));
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        if found.len() > 1 {
+            // Two accounts of one canonical form (a database from before the rule) are both
+            // refused until an administrator renames one: neither may use the other's budget.
+            let names: Vec<&str> = found.iter().map(|u| u.username.as_str()).collect();
+            log::warn!(
+                "login refused: {names:?} share one canonical username; rename or delete all but \
+                 one (`jwtapp user rename OLD NEW`)"
+            );
+        }
+        let checked = self.check_password(password, account).await?;
+        let refusal = match (account, &checked) {
+            (None, _) if found.len() > 1 => Some("the username matches several accounts"),
+            (None, _) => Some("unknown user"),
+            (Some(_), None) => Some("wrong password"),
+            (Some(user), Some(_)) if !user.enabled => Some("the account is disabled"),
+            (Some(user), Some(_)) if !self.may_log_in(user) => {
+                Some("a demo account, outside the debug profile")
+            }
+            (Some(_), Some(_)) => None,
+        };
+        let (Some((user, password)), None) = (checked, refusal) else {
             self.count_failure(attempt).await?;
+            self.metrics.logins.with_label_values(&["failed"]).inc();
+            let detail = refusal.unwrap_or("refused");
+            self.events
+                .record(failure(EventKind::LoginFailed).detail(detail));
             return Err(AuthError::InvalidCredentials);
         };
         self.rehash_if_weaker(&user, password, now).await;
@@ -42,7 +85,7 @@ impl Auth {
             user_id: user.id,
             created_at: now as i64,
             expires_at: expires_at as i64,
-            user_agent: client.user_agent,
+            user_agent: client.user_agent.clone(),
             address: client.ip.map(|ip| ip.to_string()),
             refresh_jti: refresh_jti.clone(),
         };
@@ -51,7 +94,7 @@ impl Auth {
             self.store.create_session(session, self.limits),
             self.store.forgive_failures(&attempt.keys().user)
         );
-        created?;
+        let capped = created?;
         forgiven?;
         drop(attempt);
         let principal = Principal {
@@ -61,6 +104,25 @@ impl Auth {
             is_admin: user.is_admin,
             session_id,
         };
+        self.metrics.logins.with_label_values(&["succeeded"]).inc();
+        self.events.record(
+            SecurityEvent::new(EventKind::LoginSucceeded)
+                .principal(&principal)
+                .client(&client)
+                .by(By::TheUser),
+        );
+        for ended in capped {
+            self.events.record(
+                SecurityEvent::new(EventKind::SessionEnded)
+                    .user(principal.user_id, &principal.username)
+                    .session(&ended)
+                    .by(By::System)
+                    .detail(format!(
+                        "the least recently used session, past the limit of {}",
+                        self.limits.max_per_user
+                    )),
+            );
+        }
         Ok(Login {
             access: self.mint_access(&principal, now, expires_at)?,
             refresh: self.mint_refresh(&principal, &refresh_jti, now, expires_at)?,
@@ -91,22 +153,6 @@ impl Auth {
             .record_failure(&attempt.keys().both(), attempt.at as i64)
             .await?;
         Ok(())
-    }
-
-    /// The one account a canonical username names. Two accounts of one canonical form (a
-    /// database from before the rule) are both refused until an administrator renames one:
-    /// neither may use the other's budget.
-    async fn account_for_login(&self, canonical: &str) -> Result<Option<User>, AuthError> {
-        let mut found = self.store.find_users_by_canonical(canonical).await?;
-        if found.len() > 1 {
-            let names: Vec<&str> = found.iter().map(|u| u.username.as_str()).collect();
-            log::warn!(
-                "login refused: {names:?} share one canonical username; rename or delete all but \
-                 one (`jwtapp user rename OLD NEW`)"
-            );
-            return Ok(None);
-        }
-        Ok(found.pop())
     }
 
     /// Whether the user may log in at all: enabled, and not a demo account outside the debug

@@ -7,7 +7,9 @@
 mod accounts;
 mod authenticate;
 mod clock;
+mod device;
 mod error;
+mod events;
 mod housekeeping;
 mod keys;
 mod login;
@@ -20,12 +22,15 @@ mod sessions;
 mod throttle;
 mod times;
 mod tokens;
+mod trail;
 pub mod usernames;
 mod verified;
 
 pub use accounts::{Accounts, Actor, AdminAction, Applied, DEMO_USERS, UserSummary};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use device::describe as describe_device;
 pub use error::AuthError;
+pub use events::{By, EventKind, EventLog, SecurityEvent};
 pub use housekeeping::Housekeeping;
 pub use keys::{
     ED25519_ADVICE, KeyError, KeyRing, KeySettings, MAX_KID_LEN, Pem, RetiredKey, RetiredMaterial,
@@ -39,4 +44,5 @@ pub use times::{minutes, rfc3339};
 pub use tokens::{
     KeyInfo, MAX_TOKEN_LEN, MAX_TTL_SECS, Minted, TokenError, TokenKeys, TokenSettings, TokenType,
 };
+pub use trail::{DEFAULT_EVENT_LIMIT, EventQuery, MAX_EVENT_LIMIT};
 pub use usernames::{MAX_USERNAME_CHARS, UsernameError};

@@ -3,7 +3,8 @@
 use std::sync::{Arc, Mutex};
 
 use super::error::AuthError;
-use super::principal::{Principal, RefreshGrant, Reissued};
+use super::events::{By, EventKind, SecurityEvent};
+use super::principal::{ClientInfo, Principal, RefreshGrant, Reissued};
 use super::rotation::{self, Outcome};
 use super::service::Auth;
 use super::tokens::random_id;
@@ -15,7 +16,12 @@ impl Auth {
     /// refresh token. The parent of the current token gets the same successor again within the
     /// grace window; any other used token revokes the whole family. The decision is made on the
     /// row inside the store's write transaction (a compare-and-swap in the database).
-    pub async fn refresh(&self, grant: &RefreshGrant, rotate: bool) -> Result<Reissued, AuthError> {
+    pub async fn refresh(
+        &self,
+        grant: &RefreshGrant,
+        rotate: bool,
+        client: &ClientInfo,
+    ) -> Result<Reissued, AuthError> {
         let now = self.clock.now();
         let principal = &grant.principal;
         let outcome = Arc::new(Mutex::new(Outcome::Ended));
@@ -39,19 +45,25 @@ impl Auth {
         let outcome = outcome.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let family = match (&outcome, family) {
             (Outcome::Reused, _) => {
-                log::warn!(
-                    target: "jwtapp::security",
-                    "security: refresh token reuse: user {:?} (id {}) presented an already used \
-                     refresh token of session {}; the session and all its tokens are revoked",
-                    principal.username,
-                    principal.user_id,
-                    principal.session_id
+                self.metrics.refreshes.with_label_values(&["reused"]).inc();
+                self.events.record(
+                    SecurityEvent::new(EventKind::RefreshReuseDetected)
+                        .principal(principal)
+                        .client(client)
+                        .detail(
+                            "a refresh token that had been exchanged already came back: the \
+                             session and all its tokens were revoked",
+                        ),
                 );
                 return Err(AuthError::RefreshReused);
             }
-            (Outcome::Ended, _) | (_, None) => return Err(AuthError::SessionEnded),
+            (Outcome::Ended, _) | (_, None) => {
+                self.metrics.refreshes.with_label_values(&["refused"]).inc();
+                return Err(AuthError::SessionEnded);
+            }
             (_, Some(family)) => family,
         };
+        self.metrics.refreshes.with_label_values(&["rotated"]).inc();
         let expires_at = family.expires_at.max(0) as u64;
         // A refresh token only for a caller that rotates: without rotation (the API by default)
         // the answer keeps the original shape even for a family the cookie flow has rotated.
@@ -73,13 +85,23 @@ impl Auth {
     }
 
     /// Ends a login: all of its tokens stop working at once.
-    pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
+    pub async fn logout(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let now = self.clock.now() as i64;
         if self
             .store
             .revoke_session(&principal.session_id, now, reason::LOGOUT)
             .await?
         {
+            self.events.record(
+                SecurityEvent::new(EventKind::Logout)
+                    .principal(principal)
+                    .client(client)
+                    .by(By::TheUser),
+            );
             Ok(())
         } else {
             Err(AuthError::SessionEnded)

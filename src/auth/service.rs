@@ -10,6 +10,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use super::accounts::Accounts;
 use super::clock::Clock;
 use super::error::AuthError;
+use super::events::EventLog;
 use super::housekeeping::Housekeeping;
 use super::passwords::{PasswordError, Passwords};
 use super::principal::Principal;
@@ -17,6 +18,7 @@ use super::rotation::RotationPolicy;
 use super::throttle::{LoginThrottle, ThrottleSettings};
 use super::tokens::{Minted, TokenError, TokenKeys, TokenSettings, TokenType};
 use super::verified::{Verified, VerifiedTokens};
+use crate::metrics::Metrics;
 use crate::store::{CachingStore, SessionLimits, Store};
 
 /// The rules of authentication, from the configuration.
@@ -38,6 +40,8 @@ pub struct Settings {
     pub argon2: argon2::Params,
     /// How often ended sessions are deleted and old throttling state forgotten.
     pub prune_interval: Duration,
+    /// How long security events are kept.
+    pub event_retention: Duration,
 }
 
 /// The authentication service, shared by every request.
@@ -53,7 +57,10 @@ pub struct Auth {
     pub(super) reissue_threshold: u64,
     pub(super) limits: SessionLimits,
     pub(super) demo_accounts_allowed: bool,
+    pub(super) events: EventLog,
+    pub(super) metrics: Arc<Metrics>,
     prune_interval: Duration,
+    event_retention: Duration,
     /// Bounds concurrent argon2 work to the number of cores: a flood of logins then queues
     /// instead of taking 19 MiB and a blocking thread each, and cannot starve other requests.
     hashing: Semaphore,
@@ -70,12 +77,14 @@ impl std::fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// The service over `store`, signing with `keys` and telling time by `clock`.
+    /// The service over `store`, signing with `keys`, telling time by `clock`, recording
+    /// security events to `events` (and counting in its metrics).
     pub fn new(
         settings: Settings,
         keys: TokenKeys,
         store: Arc<CachingStore>,
         clock: Arc<dyn Clock>,
+        events: EventLog,
     ) -> Result<Auth, PasswordError> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let passwords = Passwords::new(settings.argon2.clone(), cores)?;
@@ -83,11 +92,13 @@ impl Auth {
             max_per_user: settings.max_sessions_per_user,
             idle_secs: settings.refresh_idle_secs as i64,
         };
+        let metrics = Arc::clone(events.metrics());
         let accounts = Accounts::new(
             Arc::clone(&store) as Arc<dyn Store>,
             passwords.clone(),
             Arc::clone(&clock),
             limits,
+            events.clone(),
         );
         Ok(Auth {
             keys,
@@ -104,7 +115,10 @@ impl Auth {
             reissue_threshold: settings.reissue_threshold_secs,
             limits,
             demo_accounts_allowed: settings.demo_accounts_allowed,
+            events,
+            metrics,
             prune_interval: settings.prune_interval,
+            event_retention: settings.event_retention,
             hashing: Semaphore::new(cores),
             accounts,
         })
@@ -113,6 +127,16 @@ impl Auth {
     /// The accounts service (what administrators do), over the same store.
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
+    }
+
+    /// The security event log.
+    pub fn events(&self) -> &EventLog {
+        &self.events
+    }
+
+    /// The metrics every layer counts in.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The signing keys (for the JWK Set).
@@ -143,6 +167,7 @@ impl Auth {
             clock: Arc::clone(&self.clock),
             idle_secs: self.rotation.idle_secs,
             interval: self.prune_interval,
+            event_retention: self.event_retention,
         }
     }
 

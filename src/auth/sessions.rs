@@ -2,6 +2,7 @@
 //! password.
 
 use super::error::AuthError;
+use super::events::{By, EventKind, SecurityEvent};
 use super::passwords::Passwords;
 use super::principal::{ClientInfo, Principal};
 use super::service::Auth;
@@ -27,12 +28,30 @@ impl Auth {
 
     /// Ends one of the caller's own sessions; any other id is "not found" (even another user's,
     /// so ids cannot be probed).
-    pub async fn end_session(&self, principal: &Principal, id: &str) -> Result<(), AuthError> {
+    pub async fn end_session(
+        &self,
+        principal: &Principal,
+        id: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let now = self.clock.now() as i64;
         let own = self.store.find_session(id).await?.is_some_and(|session| {
             session.user_id == principal.user_id && session.is_active(now, self.limits.idle_secs)
         });
         if own && self.store.revoke_session(id, now, reason::USER).await? {
+            let detail = if id == principal.session_id {
+                "this session, by its user"
+            } else {
+                "by its user, from another session"
+            };
+            self.events.record(
+                SecurityEvent::new(EventKind::SessionEnded)
+                    .user(principal.user_id, &principal.username)
+                    .session(id)
+                    .client(client)
+                    .by(By::TheUser)
+                    .detail(detail),
+            );
             Ok(())
         } else {
             Err(AuthError::NotFound(
@@ -47,6 +66,7 @@ impl Auth {
         &self,
         principal: &Principal,
         keep_current: bool,
+        client: &ClientInfo,
     ) -> Result<u64, AuthError> {
         let keep = keep_current.then_some(principal.session_id.as_str());
         let why = if keep_current {
@@ -59,6 +79,18 @@ impl Auth {
             .store
             .revoke_user_sessions(principal.user_id, keep, now, why)
             .await?;
+        let which = if keep_current {
+            "every other session"
+        } else {
+            "every session"
+        };
+        self.events.record(
+            SecurityEvent::new(EventKind::SessionsEndedAll)
+                .principal(principal)
+                .client(client)
+                .by(By::TheUser)
+                .detail(format!("{which}: {} ended", ended.len())),
+        );
         Ok(ended.len() as u64)
     }
 
@@ -78,6 +110,13 @@ impl Auth {
         let user = self.store.find_user(&principal.username).await?;
         if self.check_password(current, user.as_ref()).await?.is_none() {
             self.count_failure(attempt).await?;
+            self.events.record(
+                SecurityEvent::new(EventKind::LoginFailed)
+                    .principal(principal)
+                    .client(client)
+                    .by(By::TheUser)
+                    .detail("wrong current password, when changing it"),
+            );
             return Err(AuthError::WrongPassword);
         }
         let hash = {
@@ -98,11 +137,12 @@ impl Auth {
             .await?;
         self.store.forgive_failures(&attempt.keys().user).await?;
         drop(attempt);
-        log::info!(
-            target: "jwtapp::security",
-            "user {:?} changed their password; {} other session(s) ended",
-            principal.username,
-            ended.len()
+        self.events.record(
+            SecurityEvent::new(EventKind::PasswordChanged)
+                .principal(principal)
+                .client(client)
+                .by(By::TheUser)
+                .detail(format!("{} other session(s) ended", ended.len())),
         );
         Ok(ended.len() as u64)
     }

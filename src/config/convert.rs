@@ -47,6 +47,7 @@ impl AuthConfig {
                 demo_accounts_allowed,
                 argon2: self.argon2_params(),
                 prune_interval: Duration::from_secs(self.prune_interval_secs),
+                event_retention: Duration::from_secs(self.event_retention_days * 86_400),
             },
             web: web::Settings {
                 cookie_secure: self.cookie_secure,
@@ -54,6 +55,7 @@ impl AuthConfig {
                 public_origin: self.public_origin.clone(),
                 cors_origins: self.cors_origins.clone(),
                 hsts_max_age_secs: self.hsts_max_age_secs,
+                metrics_token: self.metrics_token.clone(),
             },
             change_poll: Duration::from_millis(self.change_poll_ms),
         }

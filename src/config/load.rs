@@ -3,7 +3,7 @@
 use rocket::figment::Figment;
 
 use super::describe;
-use super::settings::{AuthConfig, ConfigError};
+use super::settings::{AuthConfig, ConfigError, TOP_LEVEL_KEYS};
 
 /// The settings as read, and the keys that were not understood.
 #[derive(Debug)]
@@ -26,6 +26,7 @@ pub fn check_rocket_settings(figment: &Figment) -> Result<(), ConfigError> {
 impl AuthConfig {
     /// Reads and validates the `auth` table of the selected profile.
     pub fn load(figment: &Figment) -> Result<Loaded, ConfigError> {
+        let figment = &hoist(figment)?;
         let Ok(value) = figment.find_value("auth") else {
             return Ok(Loaded {
                 config: AuthConfig::default(),
@@ -53,6 +54,25 @@ impl AuthConfig {
     pub fn reissue_threshold(&self) -> u64 {
         self.reissue_threshold_secs.min(self.access_ttl_secs / 2)
     }
+}
+
+/// The figment with the top-level forms of [`TOP_LEVEL_KEYS`] moved into the `auth` table. A
+/// key set in both places is refused: which one wins would be a guess.
+fn hoist(figment: &Figment) -> Result<Figment, ConfigError> {
+    let mut hoisted = figment.clone();
+    for key in TOP_LEVEL_KEYS {
+        let Ok(value) = figment.find_value(key) else {
+            continue;
+        };
+        if figment.find_value(&format!("auth.{key}")).is_ok() {
+            return Err(ConfigError::value(
+                key,
+                format!("is set twice, as `{key}` and as `auth.{key}`: keep one"),
+            ));
+        }
+        hoisted = hoisted.merge((format!("auth.{key}"), value));
+    }
+    Ok(hoisted)
 }
 
 /// A key path as an admin writes it: `retired_keys[0].kid`, not `retired_keys.0.kid`.

@@ -10,5 +10,5 @@ mod validate;
 
 pub use convert::Layers;
 pub use load::{check_rocket_settings, with_jwtapp_defaults};
-pub use settings::{AuthConfig, ConfigError};
+pub use settings::{AuthConfig, ConfigError, LogFormat};
 pub use validate::secret_advice;

@@ -69,6 +69,25 @@ pub struct AuthConfig {
     pub hsts_max_age_secs: u64,
     /// Active sessions a user may have; a login past it ends the least recently used. 1 to 1000.
     pub max_sessions_per_user: u32,
+    /// Days security events are kept in the audit trail. 1 to 36500.
+    pub event_retention_days: u64,
+    /// How the server logs: `"text"` (Rocket's lines) or `"json"` (one object per line).
+    pub log_format: String,
+    /// Serves `GET /metrics` to `Authorization: Bearer <metrics_token>`; unset, no metrics.
+    pub metrics_token: Option<SecretString>,
+}
+
+/// The settings that may also be written at the top level of a profile, next to Rocket's own
+/// `log_level` (so `ROCKET_LOG_FORMAT=json` works too).
+pub const TOP_LEVEL_KEYS: [&str; 3] = ["log_format", "metrics_token", "event_retention_days"];
+
+/// How the server writes its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Rocket's own lines, for people.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
 }
 
 /// The `database` setting as written. It may hold a password: it prints with the password
@@ -140,6 +159,9 @@ impl Default for AuthConfig {
             public_origin: None,
             hsts_max_age_secs: 31_536_000,
             max_sessions_per_user: 50,
+            event_retention_days: 90,
+            log_format: "text".into(),
+            metrics_token: None,
         }
     }
 }

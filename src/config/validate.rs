@@ -2,7 +2,7 @@
 
 use secrecy::ExposeSecret;
 
-use super::settings::{AuthConfig, ConfigError, RetiredKeyConfig};
+use super::settings::{AuthConfig, ConfigError, LogFormat, RetiredKeyConfig};
 use crate::auth::{ED25519_ADVICE, MAX_TTL_SECS, SigningAlgorithm, validate_kid};
 
 /// Shortest HS256 secret accepted: the key should carry as many bits as the hash output.
@@ -168,6 +168,31 @@ impl AuthConfig {
                 "must be between 10 and 1000 (milliseconds)",
             ));
         }
+        if !(1..=36_500).contains(&self.event_retention_days) {
+            return Err(ConfigError::value(
+                "event_retention_days",
+                "must be between 1 and 36500 (days)",
+            ));
+        }
+        if self.log_format().is_none() {
+            return Err(ConfigError::value(
+                "log_format",
+                format!(
+                    "{:?} is not accepted: use \"text\" (the default) or \"json\"",
+                    self.log_format
+                ),
+            ));
+        }
+        if let Some(token) = &self.metrics_token {
+            let token = token.expose_secret();
+            if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ConfigError::value(
+                    "metrics_token",
+                    "must be printable ASCII without spaces (it is sent in an Authorization \
+                     header); generate one with `openssl rand -hex 32`",
+                ));
+            }
+        }
         if self.reissue_threshold_secs > MAX_TTL_SECS {
             return Err(ConfigError::value(
                 "reissue_threshold_secs",
@@ -256,6 +281,17 @@ impl AuthConfig {
             }
         }
         Ok(())
+    }
+
+    /// The configured log format, or `None` when `log_format` names another one.
+    pub fn log_format(&self) -> Option<LogFormat> {
+        if self.log_format.eq_ignore_ascii_case("text") {
+            Some(LogFormat::Text)
+        } else if self.log_format.eq_ignore_ascii_case("json") {
+            Some(LogFormat::Json)
+        } else {
+            None
+        }
     }
 
     /// The configured signing algorithm, or `None` when `algorithm` names another one.

@@ -25,9 +25,10 @@ use super::changes::{Change, ChangeFeed, ChangeSink, FeedState};
 use super::contract::Store;
 use super::error::StoreError;
 use super::types::{
-    Ended, FamilyDecision, NewSession, NewUser, Pruned, Session, SessionLimits, SessionStatus,
-    User, UserStatus,
+    Ended, Event, EventFilter, FamilyDecision, NewEvent, NewSession, NewUser, Pruned, Session,
+    SessionLimits, SessionStatus, User, UserStatus,
 };
+use crate::metrics::Metrics;
 
 /// Entries kept per kind (users, sessions): a few MiB at most. The least recently used beyond it
 /// are evicted.
@@ -51,6 +52,8 @@ pub struct CachingStore {
     /// Held while an invalidation or the insert of a fresh read is under way, so the two never
     /// interleave (see the module documentation). Never held on a cache hit.
     settle: Mutex<()>,
+    /// Counts every status lookup as a hit or a miss.
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for CachingStore {
@@ -71,8 +74,13 @@ enum Changed<'a> {
 }
 
 impl CachingStore {
-    /// The cache in front of `inner`, listening to `feed` for what other processes change.
-    pub fn new(inner: Arc<dyn Store>, feed: ChangeFeed) -> Arc<CachingStore> {
+    /// The cache in front of `inner`, listening to `feed` for what other processes change and
+    /// counting its hits and misses in `metrics`.
+    pub fn new(
+        inner: Arc<dyn Store>,
+        feed: ChangeFeed,
+        metrics: Arc<Metrics>,
+    ) -> Arc<CachingStore> {
         let cache = Arc::new(CachingStore {
             inner,
             feed: feed.clone(),
@@ -80,6 +88,7 @@ impl CachingStore {
             sessions: Cache::new(CAPACITY),
             writes: AtomicU64::new(0),
             settle: Mutex::new(()),
+            metrics,
         });
         let sink: Arc<dyn ChangeSink> = cache.clone();
         feed.subscribe(Arc::downgrade(&sink));
@@ -111,6 +120,8 @@ impl CachingStore {
             .sessions
             .get(session_id)
             .filter(|e| e.version == version)?;
+        // Two lookups answered; a peek that fails counts in the reads that follow it.
+        self.metrics.cache_hits.inc_by(2);
         Some((user.value, session.value))
     }
 
@@ -153,8 +164,10 @@ impl CachingStore {
         if let FeedState::Current(version) = state
             && let Some(entry) = cache.get(key).filter(|e| e.version == version)
         {
+            self.metrics.cache_hits.inc();
             return Ok(entry.value);
         }
+        self.metrics.cache_misses.inc();
         let writes = self.writes.load(Ordering::Acquire);
         let value = read().await?;
         if let FeedState::Current(version) = state {
@@ -416,6 +429,20 @@ impl Store for CachingStore {
 
     async fn prune_failures(&self, before: i64) -> Result<u64, StoreError> {
         self.inner.prune_failures(before).await
+    }
+
+    // The audit trail is never cached.
+
+    async fn record_events(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        self.inner.record_events(events).await
+    }
+
+    async fn events(&self, filter: EventFilter) -> Result<Vec<Event>, StoreError> {
+        self.inner.events(filter).await
+    }
+
+    async fn prune_events(&self, before: i64) -> Result<u64, StoreError> {
+        self.inner.prune_events(before).await
     }
 
     async fn schema_version(&self) -> Result<i64, StoreError> {

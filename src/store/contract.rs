@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::error::StoreError;
 use super::types::{
-    Ended, FamilyDecision, NewSession, NewUser, Pruned, Session, SessionLimits, SessionStatus,
-    User, UserStatus,
+    Ended, Event, EventFilter, FamilyDecision, NewEvent, NewSession, NewUser, Pruned, Session,
+    SessionLimits, SessionStatus, User, UserStatus,
 };
 
 /// Everything jwtapp asks of its database. Every write is one transaction.
@@ -155,6 +155,16 @@ pub trait Store: Send + Sync + 'static {
     async fn forgive_failures(&self, key: &str) -> Result<(), StoreError>;
     /// Deletes failures recorded before `before`. Idempotent.
     async fn prune_failures(&self, before: i64) -> Result<u64, StoreError>;
+
+    // ----- the security audit trail -----
+
+    /// Records events, in one transaction.
+    async fn record_events(&self, events: Vec<NewEvent>) -> Result<(), StoreError>;
+    /// Events matching `filter`, newest first, at most `filter.limit`. With both `user_id` and
+    /// `username`, an event matching either is read.
+    async fn events(&self, filter: EventFilter) -> Result<Vec<Event>, StoreError>;
+    /// Deletes events recorded before `before`. Idempotent.
+    async fn prune_events(&self, before: i64) -> Result<u64, StoreError>;
 
     /// The schema version the database has (this build's, once opened).
     async fn schema_version(&self) -> Result<i64, StoreError>;

@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0002_refresh_rotation"),
     migration!("0003_hardening"),
     migration!("0004_shared_throttling"),
+    migration!("0005_security_events"),
 ];
 
 /// The schema version this build writes and expects.

@@ -28,6 +28,6 @@ pub use migrations::current_version as schema_version;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    Ended, FamilyDecision, FamilyUpdate, NewSession, NewUser, Pruned, Session, SessionLimits,
-    SessionStatus, User, UserStatus, reason,
+    Ended, Event, EventFilter, FamilyDecision, FamilyUpdate, NewEvent, NewSession, NewUser, Pruned,
+    Session, SessionLimits, SessionStatus, User, UserStatus, reason,
 };

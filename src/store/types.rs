@@ -190,3 +190,39 @@ pub type Ended = Vec<String>;
 pub struct Pruned {
     pub sessions: u64,
 }
+
+/// A security event to record (see `auth::events`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewEvent {
+    pub at: i64,
+    /// What happened, as a stable snake_case name (`login_failed`).
+    pub kind: String,
+    /// The account concerned, when there is one.
+    pub user_id: Option<i64>,
+    /// Its name at the time, or the name as typed (a failed login).
+    pub username: Option<String>,
+    pub session_id: Option<String>,
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+    /// Who did it: the user, an administrator, the command line.
+    pub actor: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A recorded security event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub id: i64,
+    pub event: NewEvent,
+}
+
+/// Which events to read, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Events of this account, by id.
+    pub user_id: Option<i64>,
+    /// Or of this name (an account that no longer exists, a name that never did).
+    pub username: Option<String>,
+    pub kind: Option<String>,
+    pub limit: u32,
+}

@@ -179,7 +179,7 @@ async fn authenticate(
     };
     *sent_cookies = true;
     let checked = auth
-        .authenticate_cookies(cookies.access, cookies.refresh)
+        .authenticate_cookies(cookies.access, cookies.refresh, &client_info(req))
         .await?;
     if let Some(tokens) = &checked.reissued {
         policy.set_reissued(req.cookies(), tokens);
@@ -341,16 +341,22 @@ impl<'r> FromRequest<'r> for ClientInfo {
     type Error = std::convert::Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let user_agent = req.headers().get_one("User-Agent").map(|ua| {
-            let mut end = ua.len().min(MAX_USER_AGENT);
-            while !ua.is_char_boundary(end) {
-                end -= 1;
-            }
-            ua[..end].to_owned()
-        });
-        Outcome::Success(ClientInfo {
-            user_agent,
-            ip: req.client_ip(),
-        })
+        Outcome::Success(client_info(req))
+    }
+}
+
+/// The client's address (by `ip_header`, else the socket's peer) and user agent (its first
+/// [`MAX_USER_AGENT`] bytes).
+pub fn client_info(req: &Request<'_>) -> ClientInfo {
+    let user_agent = req.headers().get_one("User-Agent").map(|ua| {
+        let mut end = ua.len().min(MAX_USER_AGENT);
+        while !ua.is_char_boundary(end) {
+            end -= 1;
+        }
+        ua[..end].to_owned()
+    });
+    ClientInfo {
+        user_agent,
+        ip: req.client_ip(),
     }
 }

@@ -15,12 +15,14 @@ mod cors;
 mod csrf;
 mod error;
 mod error_log;
+mod events;
 mod failure;
 mod forms;
 mod guards;
 mod headers;
 mod health;
 mod method_override;
+mod metrics;
 mod origin;
 mod pages;
 mod routing;
@@ -33,7 +35,7 @@ use rocket::fairing::AdHoc;
 use rocket::http::SameSite;
 use rocket::shield::{Frame, Referrer, Shield};
 use rocket::{Build, Rocket};
-use secrecy::SecretSlice;
+use secrecy::{SecretSlice, SecretString};
 
 use crate::auth::{Auth, Clock};
 use cookies::CookiePolicy;
@@ -55,6 +57,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// `Strict-Transport-Security: max-age` with `cookie_secure`; 0 sends none.
     pub hsts_max_age_secs: u64,
+    /// The token `GET /metrics` requires; without one there is no such route.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// A piece of the web layer's state that cannot be made.
@@ -70,6 +74,7 @@ pub enum WebError {
 /// once the settings are read and the database is open.
 pub fn build(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
+        .attach(metrics::HttpMetrics)
         .attach(method_override::MethodOverride)
         .attach(ApiHeaders)
         .attach(PageHeaders)
@@ -92,6 +97,7 @@ pub fn build(rocket: Rocket<Build>) -> Rocket<Build> {
         .mount("/", health::routes())
         .mount("/", assets::routes())
         .mount("/", well_known::routes())
+        .mount("/", rocket::routes![metrics::metrics])
         .mount("/api", api::routes())
         .mount("/api", cors::routes())
         .register("/api", catchers::api())
@@ -107,6 +113,7 @@ pub struct Services {
     cookies: CookiePolicy,
     site: Site,
     hsts: Hsts,
+    metrics: metrics::MetricsAccess,
 }
 
 impl Services {
@@ -124,6 +131,7 @@ impl Services {
             cookies: CookiePolicy::new(settings.cookie_secure, settings.cookie_same_site, clock),
             site: Site::new(settings.public_origin.as_deref(), settings.cookie_secure),
             hsts: Hsts::new(settings.cookie_secure, settings.hsts_max_age_secs),
+            metrics: metrics::MetricsAccess::new(settings.metrics_token.as_ref()),
         })
     }
 
@@ -137,5 +145,6 @@ impl Services {
             .manage(self.cookies)
             .manage(self.site)
             .manage(self.hsts)
+            .manage(self.metrics)
     }
 }

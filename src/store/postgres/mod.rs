@@ -4,6 +4,7 @@
 //! request checks (a user's status, a session's) notifies the other instances in its own
 //! transaction ([`notify`]); [`listener`] hears theirs.
 
+mod events;
 mod failures;
 mod listener;
 mod migrate;
@@ -22,8 +23,8 @@ use crate::store::changes::ChangeFeed;
 use crate::store::contract::Store;
 use crate::store::error::StoreError;
 use crate::store::types::{
-    Ended, FamilyDecision, NewSession, NewUser, Pruned, Session, SessionLimits, SessionStatus,
-    User, UserStatus,
+    Ended, Event, EventFilter, FamilyDecision, NewEvent, NewSession, NewUser, Pruned, Session,
+    SessionLimits, SessionStatus, User, UserStatus,
 };
 
 /// How long a request waits for a connection from the pool before the database counts as
@@ -260,6 +261,18 @@ impl Store for PgStore {
 
     async fn prune_failures(&self, before: i64) -> Result<u64, StoreError> {
         failures::prune(&self.pool, before).await
+    }
+
+    async fn record_events(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        events::record(&self.pool, &events).await
+    }
+
+    async fn events(&self, filter: EventFilter) -> Result<Vec<Event>, StoreError> {
+        events::read(&self.pool, &filter).await
+    }
+
+    async fn prune_events(&self, before: i64) -> Result<u64, StoreError> {
+        events::prune(&self.pool, before).await
     }
 
     async fn schema_version(&self) -> Result<i64, StoreError> {

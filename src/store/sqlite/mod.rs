@@ -6,6 +6,7 @@
 
 mod commits;
 mod connection;
+mod events;
 mod failures;
 mod sessions;
 mod users;
@@ -23,8 +24,8 @@ use crate::store::changes::ChangeFeed;
 use crate::store::contract::Store;
 use crate::store::error::StoreError;
 use crate::store::types::{
-    Ended, FamilyDecision, NewSession, NewUser, Pruned, Session, SessionLimits, SessionStatus,
-    User, UserStatus,
+    Ended, Event, EventFilter, FamilyDecision, NewEvent, NewSession, NewUser, Pruned, Session,
+    SessionLimits, SessionStatus, User, UserStatus,
 };
 use connection::connect;
 
@@ -362,6 +363,18 @@ impl Store for SqliteStore {
 
     async fn prune_failures(&self, before: i64) -> Result<u64, StoreError> {
         self.write(move |conn| failures::prune(conn, before)).await
+    }
+
+    async fn record_events(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        self.write(move |conn| events::record(conn, &events)).await
+    }
+
+    async fn events(&self, filter: EventFilter) -> Result<Vec<Event>, StoreError> {
+        self.read(move |conn| events::read(conn, &filter)).await
+    }
+
+    async fn prune_events(&self, before: i64) -> Result<u64, StoreError> {
+        self.write(move |conn| events::prune(conn, before)).await
     }
 
     async fn schema_version(&self) -> Result<i64, StoreError> {

@@ -87,13 +87,14 @@ pub struct RefreshResponse {
 pub async fn refresh(
     caller: RefreshCaller,
     _body: NoBody,
+    client: ClientInfo,
     auth: &State<Auth>,
     jar: &CookieJar<'_>,
     cookies: &State<CookiePolicy>,
 ) -> ApiResult<Json<RefreshResponse>> {
     let by_cookie = caller.via == Via::Cookies;
     let tokens = auth
-        .refresh(&caller.grant, by_cookie || auth.api_rotation())
+        .refresh(&caller.grant, by_cookie || auth.api_rotation(), &client)
         .await?;
     if by_cookie {
         cookies.set_reissued(jar, &tokens);
@@ -113,11 +114,12 @@ pub struct LoggedOut {
 pub async fn logout(
     caller: RefreshCaller,
     _body: NoBody,
+    client: ClientInfo,
     auth: &State<Auth>,
     jar: &CookieJar<'_>,
     cookies: &State<CookiePolicy>,
 ) -> ApiResult<Json<LoggedOut>> {
-    auth.logout(&caller.grant.principal).await?;
+    auth.logout(&caller.grant.principal, &client).await?;
     if caller.via == Via::Cookies {
         cookies.clear_session(jar);
     }

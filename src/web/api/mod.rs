@@ -2,6 +2,7 @@
 
 mod auth;
 mod error;
+mod events;
 mod samples;
 mod sessions;
 
@@ -19,6 +20,8 @@ pub fn routes() -> Vec<Route> {
         sessions::end_other_sessions,
         sessions::end_all_sessions,
         sessions::change_password,
+        events::own_events,
+        events::all_events,
         samples::user_sample,
         samples::user_sample_double,
         samples::admin_sample,

@@ -6,7 +6,7 @@ use rocket::{State, delete, get, post};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiResult;
-use crate::auth::{Auth, ClientInfo, rfc3339};
+use crate::auth::{Auth, ClientInfo, describe_device, rfc3339};
 use crate::store::Session;
 use crate::web::body::{JsonBody, NoBody};
 use crate::web::cookies::CookiePolicy;
@@ -22,6 +22,8 @@ pub struct SessionView {
     last_used_at: String,
     expires_at: String,
     user_agent: Option<String>,
+    /// The user agent in words: "Chrome 156 on Linux".
+    device: Option<String>,
     address: Option<String>,
     /// The login this request was made with.
     current: bool,
@@ -35,6 +37,7 @@ impl SessionView {
             last_used_at: rfc3339(session.last_used_at),
             expires_at: rfc3339(session.expires_at),
             id: session.id,
+            device: session.user_agent.as_deref().and_then(describe_device),
             user_agent: session.user_agent,
             address: session.address,
         }
@@ -64,11 +67,12 @@ pub struct Ended {
 pub async fn end_session(
     id: &str,
     who: Authenticated,
+    client: ClientInfo,
     auth: &State<Auth>,
     jar: &CookieJar<'_>,
     cookies: &State<CookiePolicy>,
 ) -> ApiResult<Json<Ended>> {
-    auth.end_session(&who.principal, id).await?;
+    auth.end_session(&who.principal, id, &client).await?;
     // Ending the login this browser uses is a logout: its cookies go too.
     if id == who.principal.session_id && who.via == Via::Cookies {
         cookies.clear_session(jar);
@@ -84,9 +88,10 @@ pub async fn end_session(
 pub async fn end_other_sessions(
     user: AuthUser,
     _body: NoBody,
+    client: ClientInfo,
     auth: &State<Auth>,
 ) -> ApiResult<Json<Ended>> {
-    let ended = auth.end_sessions(&user.0, true).await?;
+    let ended = auth.end_sessions(&user.0, true, &client).await?;
     Ok(Json(Ended {
         message: format!("Ended {ended} other session(s)"),
         ended,
@@ -98,11 +103,12 @@ pub async fn end_other_sessions(
 pub async fn end_all_sessions(
     who: Authenticated,
     _body: NoBody,
+    client: ClientInfo,
     auth: &State<Auth>,
     jar: &CookieJar<'_>,
     cookies: &State<CookiePolicy>,
 ) -> ApiResult<Json<Ended>> {
-    let ended = auth.end_sessions(&who.principal, false).await?;
+    let ended = auth.end_sessions(&who.principal, false, &client).await?;
     if who.via == Via::Cookies {
         cookies.clear_session(jar);
     }

@@ -9,7 +9,7 @@ use rocket::{Responder, State, get, post};
 use super::error::PageResult;
 use super::layout::{Layout, Page, Viewer, render, sentence, throttled_message};
 use super::login::CookieAccess;
-use crate::auth::{Auth, AuthError, ClientInfo, minutes};
+use crate::auth::{Auth, AuthError, ClientInfo, describe_device, minutes};
 use crate::store::Session;
 use crate::web::error::AppError;
 use crate::web::forms::SessionForm;
@@ -21,6 +21,8 @@ struct SessionRow {
     id: String,
     created: String,
     last_used: String,
+    /// The browser and system in words ("Chrome 156 on Linux"), else the user agent itself.
+    device: String,
     user_agent: String,
     address: String,
     current: bool,
@@ -32,7 +34,13 @@ impl SessionRow {
             current: session.id == current_id,
             created: minutes(session.created_at),
             last_used: minutes(session.last_used_at),
-            user_agent: session.user_agent.unwrap_or_else(|| "unknown".into()),
+            device: session
+                .user_agent
+                .as_deref()
+                .and_then(describe_device)
+                .or_else(|| session.user_agent.clone())
+                .unwrap_or_else(|| "unknown".into()),
+            user_agent: session.user_agent.unwrap_or_default(),
             address: session.address.unwrap_or_else(|| "unknown".into()),
             id: session.id,
         }
@@ -73,10 +81,11 @@ pub async fn end_session(
     viewer: Viewer,
     form: SessionForm<SessionFields>,
     cookies: CookieAccess<'_>,
+    client: ClientInfo,
     auth: &State<Auth>,
 ) -> PageResult<Redirect> {
     let id = form.0.id;
-    auth.end_session(&viewer.principal, &id).await?;
+    auth.end_session(&viewer.principal, &id, &client).await?;
     if id == viewer.principal.session_id {
         cookies.clear_session();
         return Ok(Redirect::to("/login"));
@@ -97,9 +106,10 @@ pub struct NoFields {
 pub async fn end_other_sessions(
     viewer: Viewer,
     _form: SessionForm<NoFields>,
+    client: ClientInfo,
     auth: &State<Auth>,
 ) -> PageResult<Redirect> {
-    auth.end_sessions(&viewer.principal, true).await?;
+    auth.end_sessions(&viewer.principal, true, &client).await?;
     Ok(Redirect::to("/sessions"))
 }
 
@@ -109,9 +119,10 @@ pub async fn end_all_sessions(
     viewer: Viewer,
     _form: SessionForm<NoFields>,
     cookies: CookieAccess<'_>,
+    client: ClientInfo,
     auth: &State<Auth>,
 ) -> PageResult<Redirect> {
-    auth.end_sessions(&viewer.principal, false).await?;
+    auth.end_sessions(&viewer.principal, false, &client).await?;
     cookies.clear_session();
     Ok(Redirect::to("/login"))
 }

@@ -7,7 +7,7 @@ use rocket::{State, get, post};
 
 use super::error::PageResult;
 use super::layout::{AdminViewer, Layout, render, sentence};
-use crate::auth::{Actor, AdminAction, Auth, AuthError, UserSummary, minutes};
+use crate::auth::{Actor, AdminAction, Auth, AuthError, ClientInfo, UserSummary, minutes};
 use crate::web::error::AppError;
 use crate::web::forms::SessionForm;
 
@@ -79,6 +79,7 @@ pub struct ActionFields {
 pub async fn users_submit(
     admin: AdminViewer,
     form: SessionForm<ActionFields>,
+    client: ClientInfo,
     auth: &State<Auth>,
 ) -> PageResult {
     let ActionFields { username, action } = form.0;
@@ -87,7 +88,7 @@ pub async fn users_submit(
         let error = "Unknown action.";
         return page(&admin, auth, Status::UnprocessableEntity, Some(error), None).await;
     };
-    let actor = Actor::Admin(&admin.0.principal);
+    let actor = Actor::Admin(&admin.0.principal, &client);
     match auth.accounts().apply(actor, &username, action).await {
         Ok(applied) => {
             let done = action.done(&applied.username);

@@ -9,7 +9,7 @@ use rocket::{State, get, post};
 use super::error::PageResult;
 use super::layout::{Layout, Viewer, render};
 use super::login::CookieAccess;
-use crate::auth::{Auth, AuthError};
+use crate::auth::{Auth, AuthError, ClientInfo};
 use crate::web::body::FormBody;
 use crate::web::csrf::refused;
 use crate::web::error::AppError;
@@ -46,13 +46,14 @@ pub async fn logout_submit(
     form: Option<FormBody<LogoutFields>>,
     site: RequestSite,
     cookies: CookieAccess<'_>,
+    client: ClientInfo,
     auth: &State<Auth>,
 ) -> PageResult<Redirect> {
     match who {
         Ok(who) => {
             let token = form.and_then(|form| form.0.csrf_token).unwrap_or_default();
             check_form(cookies.csrf, &who, &token)?;
-            match auth.logout(&who.principal).await {
+            match auth.logout(&who.principal, &client).await {
                 Ok(()) | Err(AuthError::SessionEnded) => {}
                 Err(e) => return Err(e.into()),
             }

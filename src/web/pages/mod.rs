@@ -6,6 +6,7 @@
 //! `303 See Other` to `/login?next=<the page>`.
 
 mod account;
+mod activity;
 mod admin;
 mod content;
 mod error;
@@ -39,5 +40,7 @@ pub fn routes() -> Vec<Route> {
         account::password_submit,
         admin::users_page,
         admin::users_submit,
+        activity::activity_page,
+        activity::events_page,
     ]
 }
