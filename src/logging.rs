@@ -3,7 +3,7 @@
 //! keys of its line, next to `time`, `level`, `target` and `message`:
 //!
 //! ```json
-//! {"time":"2026-12-02T14:05:09.123Z","level":"WARN","target":"jwtapp::security","message":"security: login_failed user=\"alice\" ...","kind":"login_failed","username":"alice","address":"203.0.113.9","detail":"wrong password"}
+//! {"time":"2026-12-02T14:05:09.123Z","level":"WARN","target":"jwtapp::security","kind":"login_failed","username":"alice","address":"203.0.113.9","detail":"wrong password","message":"security: login_failed user=\"alice\" ..."}
 //! ```
 
 use std::io::Write;
@@ -83,7 +83,6 @@ impl Log for JsonLogger {
         };
         line.insert("level".into(), level.as_str().into());
         line.insert("target".into(), record.target().into());
-        line.insert("message".into(), record.args().to_string().into());
         let mut fields = EventFields(None);
         let _ = record.key_values().visit(&mut fields);
         if let Some(Value::Object(event)) = fields.0 {
@@ -92,6 +91,7 @@ impl Log for JsonLogger {
                 line.entry(key).or_insert(value);
             }
         }
+        line.insert("message".into(), record.args().to_string().into());
         let Ok(mut text) = serde_json::to_string(&Value::Object(line)) else {
             return;
         };
