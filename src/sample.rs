@@ -12,14 +12,19 @@ use serde_json::value::RawValue;
 pub const DEFAULT_EXAMPLE: &str = "123";
 
 /// `{"example": n}` as sent by the client; unknown fields are ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"example": 21}))]
 pub struct SampleRequest {
+    /// Any JSON number whose double a 64-bit float holds.
+    #[schema(value_type = f64)]
     pub example: Box<RawValue>,
 }
 
 /// `{"example": n}` as returned.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"example": 123}))]
 pub struct Sample {
+    #[schema(value_type = f64)]
     pub example: Box<RawValue>,
 }
 

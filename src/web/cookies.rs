@@ -74,6 +74,11 @@ impl CookiePolicy {
         }
     }
 
+    /// The refresh cookie's name (for the API document).
+    pub fn refresh_name(&self) -> &str {
+        &self.refresh
+    }
+
     /// `Max-Age` for a token expiring at `expires_at`: its remaining lifetime, never more.
     fn until(&self, expires_at: u64) -> Duration {
         let left = expires_at.saturating_sub(self.clock.now());

@@ -164,12 +164,16 @@ impl AppError {
     }
 }
 
-/// The JSON error body of the original example.
-#[derive(Serialize)]
+/// The JSON error body of the original example, on every error under `/api`.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ErrorBody<'a> {
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    /// The HTTP status again.
     status_code: u16,
+    /// The status's reason phrase: `Unauthorized`.
     name: &'a str,
+    /// What went wrong, for people; never an internal detail.
     description: &'a str,
 }
 

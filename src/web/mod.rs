@@ -68,6 +68,8 @@ pub enum WebError {
     CsrfKey(#[source] hmac::digest::InvalidLength),
     #[error("the JWK Set cannot be serialized")]
     Jwks(#[source] serde_json::Error),
+    #[error(transparent)]
+    Docs(#[from] api::DocsError),
 }
 
 /// The application's routes, catchers and fairings. The state they need comes from [`manage`],
@@ -114,6 +116,7 @@ pub struct Services {
     site: Site,
     hsts: Hsts,
     metrics: metrics::MetricsAccess,
+    docs: api::ApiDocs,
 }
 
 impl Services {
@@ -123,12 +126,17 @@ impl Services {
         csrf_secret: &SecretSlice<u8>,
         clock: Arc<dyn Clock>,
     ) -> Result<Services, WebError> {
+        let cookies = CookiePolicy::new(settings.cookie_secure, settings.cookie_same_site, clock);
+        let document = api::document(api::CookieNames {
+            refresh: cookies.refresh_name(),
+        });
         Ok(Services {
+            docs: api::ApiDocs::new(&document)?,
             csrf: Csrf::new(csrf_secret).map_err(WebError::CsrfKey)?,
             jwks: Jwks::new(auth.keys().jwks()).map_err(WebError::Jwks)?,
             auth,
             cors: Cors::new(settings.cors_origins.clone()),
-            cookies: CookiePolicy::new(settings.cookie_secure, settings.cookie_same_site, clock),
+            cookies,
             site: Site::new(settings.public_origin.as_deref(), settings.cookie_secure),
             hsts: Hsts::new(settings.cookie_secure, settings.hsts_max_age_secs),
             metrics: metrics::MetricsAccess::new(settings.metrics_token.as_ref()),
@@ -146,5 +154,6 @@ impl Services {
             .manage(self.site)
             .manage(self.hsts)
             .manage(self.metrics)
+            .manage(self.docs)
     }
 }

@@ -4,15 +4,22 @@ use rocket::http::CookieJar;
 use rocket::serde::json::Json;
 use rocket::{State, get, post};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::error::ApiResult;
+use super::responses::{
+    BadRequest, Forbidden, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable,
+    Unprocessable, UnsupportedMediaType,
+};
 use crate::auth::{Auth, ClientInfo};
 use crate::web::body::{JsonBody, NoBody};
 use crate::web::cookies::CookiePolicy;
 use crate::web::guards::{AuthUser, RefreshCaller, Via};
 use crate::web::origin::BrowserLogin;
 
-#[derive(Deserialize)]
+/// A username and its password.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"username": "user", "password": "user"}))]
 pub struct Credentials {
     username: String,
     password: String,
@@ -27,9 +34,11 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// What a login hands out.
-#[derive(Serialize)]
+/// What a login hands out: an access token (15 minutes by default) and a refresh token (the
+/// login itself, 30 days by default).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"accessToken": "eyJ...", "refreshToken": "eyJ..."}))]
 pub struct TokenPair {
     access_token: String,
     refresh_token: String,
@@ -37,6 +46,29 @@ pub struct TokenPair {
 
 // A browser may only post here from this site or an allowed origin (`cors_origins`): a page
 // elsewhere could otherwise spend its visitors' login budget (see `BrowserLogin`).
+/// Log in
+///
+/// Checks the credentials and starts a login (a session): an access token for the API and a
+/// refresh token to get new access tokens and to log out. Unknown user, wrong password and
+/// disabled account are the same 401. Too many failures for this username and address, or this
+/// address, are 429 before any password check.
+#[utoipa::path(
+    context_path = "/api",
+    tag = "auth",
+    request_body(content = Credentials, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Logged in", body = TokenPair),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+    security(()),
+)]
 #[post("/auth/login", data = "<credentials>")]
 pub async fn login(
     _origin: BrowserLogin,
@@ -52,14 +84,30 @@ pub async fn login(
     }))
 }
 
-#[derive(Serialize)]
+/// The signed-in user.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"username": "user", "enabled": true, "isAdmin": false}))]
 pub struct UserInfo {
     username: String,
     enabled: bool,
     is_admin: bool,
 }
 
+/// Who am I
+///
+/// The user the access token (or the session cookie) belongs to.
+#[utoipa::path(
+    context_path = "/api",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller", body = UserInfo),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAccess" = []), ("sessionCookie" = [])),
+)]
 #[get("/auth/info")]
 pub fn info(user: AuthUser) -> Json<UserInfo> {
     let AuthUser(principal) = user;
@@ -72,10 +120,12 @@ pub fn info(user: AuthUser) -> Json<UserInfo> {
 
 /// The refresh answer: `{"accessToken"}` as the original client expects, plus `"refreshToken"`
 /// when Bearer refresh tokens rotate (`api_refresh_rotation`).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"accessToken": "eyJ..."}))]
 pub struct RefreshResponse {
     access_token: String,
+    /// Only with `api_refresh_rotation = true`: the next refresh token (the one sent is spent).
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
 }
@@ -83,6 +133,26 @@ pub struct RefreshResponse {
 // The Angular client posts `{}`; the body carries nothing. A same-origin script may use the
 // refresh cookie instead (with `X-CSRF-Token`): then both cookies are renewed (the cookie flow
 // always rotates) and the refresh token stays out of the body.
+/// Refresh
+///
+/// A new access token for the login the refresh token belongs to. The body is empty or any JSON
+/// (ignored; the original Angular client posts `{}`). With the refresh cookie and `X-CSRF-Token`
+/// instead of a Bearer token, both cookies are renewed.
+#[utoipa::path(
+    context_path = "/api",
+    tag = "auth",
+    request_body(content = Option<serde_json::Value>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A new access token", body = RefreshResponse),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerRefresh" = []), ("sessionCookie" = [], "csrfToken" = [])),
+)]
 #[post("/auth/refresh", data = "<_body>")]
 pub async fn refresh(
     caller: RefreshCaller,
@@ -105,11 +175,31 @@ pub async fn refresh(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"message": "Logged out"}))]
 pub struct LoggedOut {
     message: &'static str,
 }
 
+/// Log out
+///
+/// Ends the login the refresh token belongs to: it and every access token of that login stop
+/// working at once. The body is empty or any JSON (ignored).
+#[utoipa::path(
+    context_path = "/api",
+    tag = "auth",
+    request_body(content = Option<serde_json::Value>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Logged out", body = LoggedOut),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerRefresh" = []), ("sessionCookie" = [], "csrfToken" = [])),
+)]
 #[post("/auth/logout", data = "<_body>")]
 pub async fn logout(
     caller: RefreshCaller,

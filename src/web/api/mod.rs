@@ -1,10 +1,17 @@
 //! The JSON API under `/api`, compatible with the original Flask example's Angular client.
 
 mod auth;
+mod docs;
+mod document;
 mod error;
 mod events;
+mod reference;
+mod responses;
 mod samples;
 mod sessions;
+
+pub use document::{CookieNames, document};
+pub use reference::{ApiDocs, DocsError};
 
 use rocket::{Route, routes};
 
@@ -26,5 +33,7 @@ pub fn routes() -> Vec<Route> {
         samples::user_sample_double,
         samples::admin_sample,
         samples::admin_sample_double,
+        docs::openapi_json,
+        docs::reference,
     ]
 }

@@ -4,8 +4,13 @@ use rocket::http::CookieJar;
 use rocket::serde::json::Json;
 use rocket::{State, delete, get, post};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::error::ApiResult;
+use super::responses::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable,
+    Unprocessable, UnsupportedMediaType,
+};
 use crate::auth::{Auth, ClientInfo, describe_device, rfc3339};
 use crate::store::Session;
 use crate::web::body::{JsonBody, NoBody};
@@ -13,8 +18,18 @@ use crate::web::cookies::CookiePolicy;
 use crate::web::guards::{AuthUser, Authenticated, Via};
 
 /// One of the caller's logins, as `GET /api/auth/sessions` lists it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "id": "35QMAVEwlF55ApuggUt0lQ",
+    "createdAt": "2026-12-02T14:15:18Z",
+    "lastUsedAt": "2026-12-02T14:20:03Z",
+    "expiresAt": "2027-01-01T14:15:18Z",
+    "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+    "device": "Chrome 156 on Linux",
+    "address": "203.0.113.9",
+    "current": true
+}))]
 pub struct SessionView {
     id: String,
     /// RFC 3339, UTC.
@@ -44,6 +59,20 @@ impl SessionView {
     }
 }
 
+/// My sessions
+///
+/// The caller's active logins, most recently used first.
+#[utoipa::path(
+    context_path = "/api",
+    tag = "sessions",
+    responses(
+        (status = 200, description = "The caller's active logins", body = Vec<SessionView>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAccess" = []), ("sessionCookie" = [])),
+)]
 #[get("/auth/sessions")]
 pub async fn sessions(user: AuthUser, auth: &State<Auth>) -> ApiResult<Json<Vec<SessionView>>> {
     let AuthUser(principal) = user;
@@ -56,13 +85,33 @@ pub async fn sessions(user: AuthUser, auth: &State<Auth>) -> ApiResult<Json<Vec<
     ))
 }
 
-#[derive(Serialize)]
+/// What ending sessions did.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"message": "Ended 2 other session(s)", "ended": 2}))]
 pub struct Ended {
     message: String,
     /// How many sessions ended.
     ended: u64,
 }
 
+/// End a session
+///
+/// Ends one of the caller's logins: its tokens stop working. Ending the one making the request
+/// is a logout.
+#[utoipa::path(
+    context_path = "/api",
+    tag = "sessions",
+    params(("id" = String, Path, description = "A session id, from `GET /api/auth/sessions`")),
+    responses(
+        (status = 200, description = "The session ended", body = Ended,
+         example = json!({"message": "Session ended", "ended": 1})),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAccess" = []), ("sessionCookie" = [], "csrfToken" = [])),
+)]
 #[delete("/auth/sessions/<id>")]
 pub async fn end_session(
     id: &str,
@@ -83,7 +132,25 @@ pub async fn end_session(
     }))
 }
 
-/// "Log out everywhere else": every login of the caller but this one.
+/// Log out everywhere else
+///
+/// Ends every login of the caller but the one making the request. The body is empty or any
+/// JSON (ignored).
+#[utoipa::path(
+    context_path = "/api",
+    tag = "sessions",
+    request_body(content = Option<serde_json::Value>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The other sessions ended", body = Ended),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAccess" = []), ("sessionCookie" = [], "csrfToken" = [])),
+)]
 #[post("/auth/sessions/end-others", data = "<_body>")]
 pub async fn end_other_sessions(
     user: AuthUser,
@@ -98,7 +165,26 @@ pub async fn end_other_sessions(
     }))
 }
 
-/// "Log out everywhere", this login included.
+/// Log out everywhere
+///
+/// Ends every login of the caller, the one making the request included. The body is empty or
+/// any JSON (ignored).
+#[utoipa::path(
+    context_path = "/api",
+    tag = "sessions",
+    request_body(content = Option<serde_json::Value>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Every session ended", body = Ended,
+         example = json!({"message": "Ended 3 session(s), this one included", "ended": 3})),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAccess" = []), ("sessionCookie" = [], "csrfToken" = [])),
+)]
 #[post("/auth/sessions/end-all", data = "<_body>")]
 pub async fn end_all_sessions(
     who: Authenticated,
@@ -118,8 +204,10 @@ pub async fn end_all_sessions(
     }))
 }
 
-#[derive(Deserialize)]
+/// The current password, and the new one.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"currentPassword": "user", "newPassword": "a much longer password"}))]
 pub struct PasswordChange {
     current_password: String,
     new_password: String,
@@ -131,7 +219,29 @@ impl std::fmt::Debug for PasswordChange {
     }
 }
 
-/// Changes the caller's password; every other session of theirs ends.
+/// Change my password
+///
+/// Changes the caller's password after checking the current one; every other login of theirs
+/// ends. Wrong guesses of the current password are throttled like logins. The new password has
+/// 8 characters at least and 1024 bytes (UTF-8) at most.
+#[utoipa::path(
+    context_path = "/api",
+    tag = "sessions",
+    request_body(content = PasswordChange, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The password changed", body = Ended,
+         example = json!({"message": "Password changed; 1 other session(s) ended", "ended": 1})),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    ),
+    security(("bearerAccess" = []), ("sessionCookie" = [], "csrfToken" = [])),
+)]
 #[post("/auth/password", data = "<body>")]
 pub async fn change_password(
     user: AuthUser,

@@ -11,6 +11,11 @@ use crate::auth::{Auth, EventKind, EventQuery, MAX_EVENT_LIMIT};
 use crate::web::error::AppError;
 use crate::web::events::{self, EventRow};
 
+/// A field of a GET form: the form sends every field, empty when unused.
+fn given(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.is_empty())
+}
+
 #[derive(Template)]
 #[template(path = "activity.html")]
 struct ActivityPage<'a> {
@@ -22,7 +27,7 @@ struct ActivityPage<'a> {
 /// account, sessions ended, password changes and what administrators did to their account.
 #[get("/activity?<limit>")]
 pub async fn activity_page(viewer: Viewer, limit: Option<&str>, auth: &State<Auth>) -> PageResult {
-    let limit = events::limit(limit)?;
+    let limit = events::limit(given(limit))?;
     let found = auth.own_events(&viewer.principal, limit).await?;
     Ok(render(
         Status::Ok,
@@ -69,8 +74,8 @@ pub async fn events_page(
     let query = (|| {
         Ok::<_, AppError>(EventQuery {
             user: events::user(user)?,
-            kind: events::kind(kind)?,
-            limit: events::limit(limit)?,
+            kind: events::kind(given(kind))?,
+            limit: events::limit(given(limit))?,
         })
     })();
     let query = match query {

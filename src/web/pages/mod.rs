@@ -18,6 +18,7 @@ mod next;
 use rocket::{Route, routes};
 
 pub use error::error_page;
+pub use layout::Layout;
 
 /// Everything mounted at `/`.
 pub fn routes() -> Vec<Route> {
