@@ -64,6 +64,10 @@ pub enum UserCommand {
     RemoveAdmin { name: String },
     /// End every session (login) of a user: all their tokens stop working.
     EndSessions { name: String },
+    /// Remove a user's second factor (a lost phone, no recovery codes left) and end their
+    /// sessions: they sign in with their password alone until they set it up again.
+    #[command(name = "reset-2fa")]
+    ResetSecondFactor { name: String },
     /// List a user's live sessions.
     Sessions { name: String },
     /// Delete a user and all of their sessions.
@@ -277,6 +281,13 @@ async fn user_command(accounts: &Accounts, command: UserCommand) -> Result<Strin
             "{} is no longer an administrator",
             apply(name, AdminAction::RemoveAdmin).await?.username
         ),
+        UserCommand::ResetSecondFactor { name } => {
+            let done = apply(name, AdminAction::ResetSecondFactor).await?;
+            format!(
+                "removed the second factor of {} and ended their sessions ({})",
+                done.username, done.ended
+            )
+        }
         UserCommand::EndSessions { name } => {
             let done = apply(name, AdminAction::EndSessions).await?;
             format!("ended {} session(s) of {}", done.ended, done.username)

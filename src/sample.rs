@@ -15,8 +15,12 @@ pub const DEFAULT_EXAMPLE: &str = "123";
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[schema(example = json!({"example": 21}))]
 pub struct SampleRequest {
-    /// Any JSON number whose double a 64-bit float holds.
-    #[schema(value_type = f64)]
+    /// Any JSON number whose double a 64-bit float holds (half the largest double either way).
+    #[schema(
+        value_type = f64,
+        minimum = -8.988465674311579e307,
+        maximum = 8.988465674311579e307
+    )]
     pub example: Box<RawValue>,
 }
 

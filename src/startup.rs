@@ -10,7 +10,7 @@ use secrecy::SecretSlice;
 
 use crate::auth::{
     Accounts, Auth, AuthError, Clock, EventLog, KeyError, KeyRing, PasswordError, Passwords,
-    TokenKeys, TokenType,
+    Sealer, TokenKeys, TokenType,
 };
 use crate::config::{AuthConfig, ConfigError, Layers};
 use crate::metrics::Metrics;
@@ -124,6 +124,19 @@ pub fn check(figment: &Figment, clock: &dyn Clock) -> Result<Checked, StartError
     })
 }
 
+/// What seals stored second-factor secrets: a key from the effective secret, and keys from the
+/// retired HS256 secrets, which still open what they sealed.
+fn sealer(config: &AuthConfig, secret: &SecretSlice<u8>) -> Sealer {
+    use secrecy::ExposeSecret;
+    let retired: Vec<&[u8]> = config
+        .retired_keys
+        .iter()
+        .filter_map(|key| key.secret.as_ref())
+        .map(|secret| secret.expose_secret().as_bytes())
+        .collect();
+    Sealer::new(secret.expose_secret(), &retired)
+}
+
 /// Opens the database the settings name (a SQLite file, created if needed, or PostgreSQL) and
 /// brings its schema up to date.
 pub async fn open_database(config: &AuthConfig) -> Result<Arc<dyn Store>, StartError> {
@@ -180,7 +193,14 @@ pub fn accounts(
         max_per_user: layers.auth.max_sessions_per_user,
         idle_secs: layers.auth.refresh_idle_secs as i64,
     };
-    Ok(Accounts::new(store, passwords, clock, limits, events))
+    Ok(Accounts::new(
+        store,
+        passwords,
+        clock,
+        limits,
+        events,
+        layers.auth.fresh_secs,
+    ))
 }
 
 /// Brings the database's accounts up to today's rules; returns warnings for the operator.
@@ -253,7 +273,8 @@ pub async fn serve(
             auth.reissue_threshold_secs
         );
     }
-    let service =
-        Auth::new(auth, checked.keys, store, clock, events).map_err(StartError::Passwords)?;
+    let sealer = sealer(&checked.config, &checked.secret);
+    let service = Auth::new(auth, checked.keys, store, clock, events, sealer)
+        .map_err(StartError::Passwords)?;
     Ok((service, web, checked.secret))
 }

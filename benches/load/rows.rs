@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jwtapp::SystemClock;
 use jwtapp::auth::{
-    Auth, ClientInfo, Clock, EventLog, KeyRing, KeySettings, Passwords, SigningAlgorithm,
+    Auth, ClientInfo, Clock, EventLog, KeyRing, KeySettings, Passwords, Sealer, SigningAlgorithm,
     ThrottleSettings, TokenKeys, TokenSettings, TokenType,
 };
 use jwtapp::metrics::Metrics;
@@ -317,6 +317,8 @@ fn whole_check(runtime: &tokio::runtime::Runtime, sqlite: SqliteStore) -> Result
         argon2: argon2_params(),
         prune_interval: Duration::from_secs(3600),
         event_retention: Duration::from_secs(90 * 86_400),
+        fresh_secs: 300,
+        totp_issuer: "jwtapp".into(),
     };
     let metrics = Metrics::new();
     let store = CachingStore::new(Arc::new(sqlite), ChangeFeed::manual(), Arc::clone(&metrics));
@@ -328,11 +330,18 @@ fn whole_check(runtime: &tokio::runtime::Runtime, sqlite: SqliteStore) -> Result
             Arc::clone(&clock),
             metrics,
         );
-        Ok::<_, Failure>(Auth::new(settings, server_keys()?, store, clock, events)?)
+        Ok::<_, Failure>(Auth::new(
+            settings,
+            server_keys()?,
+            store,
+            clock,
+            events,
+            Sealer::new(SECRET.as_bytes(), &[]),
+        )?)
     })?;
     runtime.block_on(async {
         let login = auth
-            .login("user0", PASSWORD.into(), ClientInfo::default())
+            .login("user0", PASSWORD.into(), None, ClientInfo::default())
             .await?;
         let token = login.access.token;
         const CALLS: u32 = 200_000;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::clock::Clock;
 use super::error::AuthError;
 use super::events::{By, EventKind, EventLog, SecurityEvent};
+use super::fresh::is_fresh;
 use super::passwords::Passwords;
 use super::principal::{ClientInfo, Principal};
 use super::usernames;
@@ -54,6 +55,9 @@ pub enum AdminAction {
     EndSessions,
     /// Also deletes the user's sessions.
     Delete,
+    /// Removes the user's second factor (a lost phone, no recovery codes left) and ends their
+    /// sessions; they sign in with the password alone until they set it up again.
+    ResetSecondFactor,
 }
 
 impl AdminAction {
@@ -67,6 +71,7 @@ impl AdminAction {
             "remove-admin" => AdminAction::RemoveAdmin,
             "end-sessions" => AdminAction::EndSessions,
             "delete" => AdminAction::Delete,
+            "reset-2fa" => AdminAction::ResetSecondFactor,
             _ => return None,
         })
     }
@@ -80,6 +85,9 @@ impl AdminAction {
             AdminAction::RemoveAdmin => format!("{username} is no longer an administrator."),
             AdminAction::EndSessions => format!("Ended every session of {username}."),
             AdminAction::Delete => format!("Deleted {username} and their sessions."),
+            AdminAction::ResetSecondFactor => {
+                format!("Removed the second factor of {username} and ended their sessions.")
+            }
         }
     }
 
@@ -92,6 +100,7 @@ impl AdminAction {
             AdminAction::RemoveAdmin => EventKind::AdminRemoved,
             AdminAction::EndSessions => EventKind::SessionsEndedAll,
             AdminAction::Delete => EventKind::UserDeleted,
+            AdminAction::ResetSecondFactor => EventKind::MfaDisabled,
         }
     }
 
@@ -100,7 +109,10 @@ impl AdminAction {
     fn locks_out(self) -> bool {
         matches!(
             self,
-            AdminAction::Disable | AdminAction::RemoveAdmin | AdminAction::Delete
+            AdminAction::Disable
+                | AdminAction::RemoveAdmin
+                | AdminAction::Delete
+                | AdminAction::ResetSecondFactor
         )
     }
 }
@@ -120,6 +132,8 @@ pub struct Accounts {
     clock: Arc<dyn Clock>,
     limits: SessionLimits,
     events: EventLog,
+    /// An administrator's change needs a password entered within this many seconds.
+    fresh_secs: u64,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -137,6 +151,7 @@ impl Accounts {
         clock: Arc<dyn Clock>,
         limits: SessionLimits,
         events: EventLog,
+        fresh_secs: u64,
     ) -> Accounts {
         Accounts {
             store,
@@ -144,12 +159,26 @@ impl Accounts {
             clock,
             limits,
             events,
+            fresh_secs,
         }
     }
 
     /// The security event log the accounts service records to.
     pub fn events(&self) -> &EventLog {
         &self.events
+    }
+
+    /// Refuses an administrator whose password was not entered recently (the command line is
+    /// trusted: it has the database).
+    fn require_fresh(&self, actor: Actor<'_>) -> Result<(), AuthError> {
+        match actor {
+            Actor::Admin(admin, _)
+                if !is_fresh(admin.auth_time, self.clock.now(), self.fresh_secs) =>
+            {
+                Err(AuthError::FreshLoginRequired)
+            }
+            _ => Ok(()),
+        }
     }
 
     fn now(&self) -> i64 {
@@ -207,6 +236,7 @@ impl Accounts {
         password: &str,
         admin: bool,
     ) -> Result<User, AuthError> {
+        self.require_fresh(actor)?;
         usernames::validate(name)?;
         Passwords::check_policy(password)?;
         let password_hash = self.hash(password).await?;
@@ -235,6 +265,7 @@ impl Accounts {
         name: &str,
         new_name: &str,
     ) -> Result<(String, usize), AuthError> {
+        self.require_fresh(actor)?;
         let user = self.find(name).await?;
         usernames::validate(new_name)?;
         let ended = self
@@ -270,6 +301,7 @@ impl Accounts {
         name: &str,
         password: &str,
     ) -> Result<(String, usize), AuthError> {
+        self.require_fresh(actor)?;
         let user = self.find(name).await?;
         Passwords::check_policy(password)?;
         let hash = self.hash(password).await?;
@@ -292,14 +324,16 @@ impl Accounts {
         name: &str,
         action: AdminAction,
     ) -> Result<Applied, AuthError> {
+        self.require_fresh(actor)?;
         let user = self.find(name).await?;
         if let Actor::Admin(admin, _) = actor
             && admin.user_id == user.id
             && action.locks_out()
         {
             return Err(AuthError::NotAllowed(
-                "you cannot disable, demote or delete yourself here; another administrator or \
-                 the command line can",
+                "you cannot disable, demote, delete yourself or reset your own second factor \
+                 here; another administrator or the command line can (your own second factor is \
+                 on the Two-step sign-in page)",
             ));
         }
         let (now, username) = (self.now(), user.username.as_str());
@@ -320,6 +354,15 @@ impl Accounts {
                     .await?
             }
             AdminAction::Delete => self.store.delete_user(username).await?,
+            AdminAction::ResetSecondFactor => {
+                let (was_on, ended) = self.store.disable_totp(user.id, true, now).await?;
+                if !was_on {
+                    return Err(AuthError::NotAllowed(
+                        "this user has no second factor to remove",
+                    ));
+                }
+                ended
+            }
         };
         let mut event = actor.event(action.event_kind(), &user);
         if !ended.is_empty() || action == AdminAction::EndSessions {

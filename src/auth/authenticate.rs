@@ -73,7 +73,10 @@ impl Auth {
         };
         match renewed {
             Ok((principal, tokens)) => Ok(CookieCheck {
-                principal,
+                principal: Principal {
+                    auth_time: Some(tokens.auth_time),
+                    ..principal
+                },
                 reissued: Some(tokens),
             }),
             // A refresh cookie that no longer works next to an access token that is still
@@ -136,6 +139,7 @@ impl Auth {
             enabled: user.enabled,
             is_admin: user.is_admin,
             session_id: claims.sid.clone(),
+            auth_time: claims.auth_time,
         })
     }
 }

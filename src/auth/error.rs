@@ -31,6 +31,21 @@ pub enum AuthError {
     /// Wrong username or password, or a disabled account (deliberately indistinguishable): 401.
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// The password was right; the account has a second factor and no code came: 401, with
+    /// `mfaRequired`.
+    #[error("a code from your authenticator app (or a recovery code) is required")]
+    MfaRequired,
+    /// A code that is wrong, or was used already: 401, with `mfaRequired`.
+    #[error("the code is not correct, or was used already")]
+    WrongCode,
+    /// A sensitive action, and the password was last entered more than `fresh_secs` ago: 401,
+    /// with `freshRequired`. The caller enters it again (`/api/auth/reauth`, `/reauth`).
+    #[error("enter your password again to do this: your sign-in is not recent enough")]
+    FreshLoginRequired,
+    /// A stored second-factor secret that no configured secret opens (auth.secret changed): 500
+    /// to the client, with advice in the log.
+    #[error("the second factor cannot be read")]
+    Unsealable(#[source] super::sealing::Unsealable),
     /// Too many failed logins for this username and address, or this address: 429.
     #[error("too many failed logins; try again in {retry_after} seconds")]
     Throttled { retry_after: u64 },

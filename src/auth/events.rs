@@ -38,10 +38,24 @@ pub enum EventKind {
     UserDeleted,
     AdminGranted,
     AdminRemoved,
+    /// A second factor was turned on.
+    MfaEnabled,
+    /// A second factor was turned off, by its user or reset by an administrator.
+    MfaDisabled,
+    /// A wrong (or replayed) code: at a login, a re-entry, or when turning the factor on.
+    MfaFailed,
+    /// A recovery code was used instead of a TOTP code (detail: how many are left).
+    RecoveryCodeUsed,
+    /// New recovery codes replaced the old ones.
+    RecoveryCodesReplaced,
+    /// The password (and code) were entered again for a sensitive action.
+    ReauthSucceeded,
+    /// A wrong password at a re-entry.
+    ReauthFailed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::LoginSucceeded,
         EventKind::LoginFailed,
         EventKind::LoginThrottled,
@@ -57,6 +71,13 @@ impl EventKind {
         EventKind::UserDeleted,
         EventKind::AdminGranted,
         EventKind::AdminRemoved,
+        EventKind::MfaEnabled,
+        EventKind::MfaDisabled,
+        EventKind::MfaFailed,
+        EventKind::RecoveryCodeUsed,
+        EventKind::RecoveryCodesReplaced,
+        EventKind::ReauthSucceeded,
+        EventKind::ReauthFailed,
     ];
 
     /// The stable name: `login_failed`.
@@ -77,6 +98,13 @@ impl EventKind {
             EventKind::UserDeleted => "user_deleted",
             EventKind::AdminGranted => "admin_granted",
             EventKind::AdminRemoved => "admin_removed",
+            EventKind::MfaEnabled => "mfa_enabled",
+            EventKind::MfaDisabled => "mfa_disabled",
+            EventKind::MfaFailed => "mfa_failed",
+            EventKind::RecoveryCodeUsed => "recovery_code_used",
+            EventKind::RecoveryCodesReplaced => "recovery_codes_replaced",
+            EventKind::ReauthSucceeded => "reauth_succeeded",
+            EventKind::ReauthFailed => "reauth_failed",
         }
     }
 
@@ -105,6 +133,13 @@ impl EventKind {
             EventKind::UserDeleted => "Account deleted",
             EventKind::AdminGranted => "Administrator rights granted",
             EventKind::AdminRemoved => "Administrator rights removed",
+            EventKind::MfaEnabled => "Two-step sign-in turned on",
+            EventKind::MfaDisabled => "Two-step sign-in turned off",
+            EventKind::MfaFailed => "Wrong sign-in code",
+            EventKind::RecoveryCodeUsed => "Recovery code used",
+            EventKind::RecoveryCodesReplaced => "New recovery codes made",
+            EventKind::ReauthSucceeded => "Password entered again",
+            EventKind::ReauthFailed => "Wrong password when entering it again",
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Background housekeeping: ended sessions, old failed logins and security events past their
-//! retention are deleted, so the database does not grow without bound.
+//! Background housekeeping: ended sessions, old failed logins, expired single-use tokens and
+//! security events past their retention are deleted, so the database does not grow without
+//! bound.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,8 @@ impl Housekeeping {
         self.store
             .prune_failures(now.saturating_sub(self.throttle_window_secs as i64))
             .await?;
+        // A used step token is remembered until it would have expired anyway.
+        self.store.prune_used_tokens(now).await?;
         let retention = i64::try_from(self.event_retention.as_secs()).unwrap_or(i64::MAX);
         self.store
             .prune_events(now.saturating_sub(retention))

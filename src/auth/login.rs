@@ -5,21 +5,109 @@ use super::events::{By, EventKind, SecurityEvent};
 use super::principal::{ClientInfo, Login, Principal};
 use super::service::Auth;
 use super::throttle::{Attempt, Keys, Refusal};
-use super::tokens::{TokenType, random_id};
+use super::tokens::{Minted, STEP_TTL_SECS, TokenError, TokenType, random_id};
 use super::usernames;
 use crate::store::{NewSession, Store, User};
 
+/// Where a login stands after the password.
+#[derive(Debug)]
+pub enum LoginStep {
+    /// Signed in.
+    Done(Login),
+    /// The password was right and the account has a second factor: the code is due, with this
+    /// step token (short-lived, single-use; it grants nothing by itself).
+    Code { step_token: Minted },
+}
+
 impl Auth {
-    /// Checks the credentials and starts a new login. Unknown user, wrong password and disabled
+    /// Checks the credentials (and the code, for an account with a second factor) and starts a
+    /// new login: the API's one-request login. Unknown user, wrong password and disabled
     /// account all take the same time and give the same [`AuthError::InvalidCredentials`].
     /// Past the throttling limits the answer is [`AuthError::Throttled`], before any password
-    /// work. The username is looked up by its canonical form (see [`usernames`]).
+    /// work. With a second factor, no code is [`AuthError::MfaRequired`] and a wrong one
+    /// [`AuthError::WrongCode`]. The username is looked up by its canonical form.
     pub async fn login(
         &self,
         username: &str,
         password: String,
+        code: Option<&str>,
         client: ClientInfo,
     ) -> Result<Login, AuthError> {
+        let (user, attempt) = self.first_factor(username, password, &client).await?;
+        let attempt = match (user.has_totp, code) {
+            (false, _) => attempt,
+            (true, None) => return Err(AuthError::MfaRequired),
+            (true, Some(code)) => self.check_code(&user, code, attempt, &client).await?,
+        };
+        self.start_session(user, attempt, &client).await
+    }
+
+    /// The pages' first step: the password. Signed in, or (with a second factor) a step token
+    /// for the code form.
+    pub async fn begin_login(
+        &self,
+        username: &str,
+        password: String,
+        client: ClientInfo,
+    ) -> Result<LoginStep, AuthError> {
+        let (user, attempt) = self.first_factor(username, password, &client).await?;
+        if !user.has_totp {
+            return Ok(LoginStep::Done(
+                self.start_session(user, attempt, &client).await?,
+            ));
+        }
+        let now = self.clock.now();
+        let step_token = self.keys.mint(
+            TokenType::Step,
+            &user.username,
+            &random_id(16),
+            &random_id(16),
+            now,
+            now + STEP_TTL_SECS,
+        )?;
+        Ok(LoginStep::Code { step_token })
+    }
+
+    /// The pages' second step: the code, with the step token of the first. A step token
+    /// completes one login at most.
+    pub async fn finish_login(
+        &self,
+        step_token: &str,
+        code: &str,
+        client: ClientInfo,
+    ) -> Result<Login, AuthError> {
+        let now = self.clock.now();
+        let claims = self.keys.verify(step_token, TokenType::Step, now)?;
+        let attempt = self
+            .begin_attempt(
+                Keys::new(&usernames::canonical(&claims.sub), client.ip),
+                now,
+            )
+            .await?;
+        // The account as it is now: disabled, deleted or its factor removed since the password.
+        let user = match self.store.find_user(&claims.sub).await? {
+            Some(user) if self.may_log_in(&user) && user.has_totp => user,
+            _ => return Err(AuthError::InvalidCredentials),
+        };
+        let attempt = self.check_code(&user, code, attempt, &client).await?;
+        if !self
+            .store
+            .use_token_once(&claims.jti, claims.exp as i64)
+            .await?
+        {
+            return Err(TokenError::NotAStepToken.into());
+        }
+        self.start_session(user, attempt, &client).await
+    }
+
+    /// The password, throttled: the account it opens (enabled, and allowed in this profile), and
+    /// the attempt still in flight.
+    async fn first_factor(
+        &self,
+        username: &str,
+        password: String,
+        client: &ClientInfo,
+    ) -> Result<(User, Attempt), AuthError> {
         let now = self.clock.now();
         let canonical = usernames::canonical(username);
         // The throttle's failures and the account are read at the same time: one round trip.
@@ -33,7 +121,7 @@ impl Auth {
             _ => None,
         };
         let failure = |kind: EventKind| {
-            let event = SecurityEvent::new(kind).client(&client);
+            let event = SecurityEvent::new(kind).client(client);
             match account {
                 Some(user) => event.user(user.id, &user.username),
                 None => event.typed_username(username),
@@ -77,6 +165,18 @@ impl Auth {
             return Err(AuthError::InvalidCredentials);
         };
         self.rehash_if_weaker(&user, password, now).await;
+        Ok((user, attempt))
+    }
+
+    /// Starts the login of `user`, whose credentials all passed: a new session (ending the least
+    /// recently used ones past the limit), the failures of this username forgiven.
+    async fn start_session(
+        &self,
+        user: User,
+        attempt: Attempt,
+        client: &ClientInfo,
+    ) -> Result<Login, AuthError> {
+        let now = self.clock.now();
         let expires_at = now + self.keys.ttl(TokenType::Refresh);
         let session_id = random_id(16);
         let refresh_jti = random_id(16);
@@ -103,14 +203,17 @@ impl Auth {
             enabled: user.enabled,
             is_admin: user.is_admin,
             session_id,
+            auth_time: Some(now),
         };
         self.metrics.logins.with_label_values(&["succeeded"]).inc();
-        self.events.record(
-            SecurityEvent::new(EventKind::LoginSucceeded)
-                .principal(&principal)
-                .client(&client)
-                .by(By::TheUser),
-        );
+        let mut succeeded = SecurityEvent::new(EventKind::LoginSucceeded)
+            .principal(&principal)
+            .client(client)
+            .by(By::TheUser);
+        if user.has_totp {
+            succeeded = succeeded.detail("with a second factor");
+        }
+        self.events.record(succeeded);
         for ended in capped {
             self.events.record(
                 SecurityEvent::new(EventKind::SessionEnded)
@@ -124,7 +227,7 @@ impl Auth {
             );
         }
         Ok(Login {
-            access: self.mint_access(&principal, now, expires_at)?,
+            access: self.mint_access(&principal, now, expires_at, now)?,
             refresh: self.mint_refresh(&principal, &refresh_jti, now, expires_at)?,
             principal,
         })

@@ -15,6 +15,9 @@ pub struct Principal {
     pub is_admin: bool,
     /// The login all of this caller's tokens belong to.
     pub session_id: String,
+    /// When the caller last entered their password (the access token's `auth_time`); `None`
+    /// for a refresh token, or an access token from before the claim existed.
+    pub auth_time: Option<u64>,
 }
 
 /// Request details recorded with a login, for the user's own overview of their sessions.
@@ -40,6 +43,8 @@ pub struct Login {
 pub struct Reissued {
     pub access: Minted,
     pub refresh: Option<Minted>,
+    /// The access token's `auth_time`: the session's, never the time of the refresh.
+    pub auth_time: u64,
 }
 
 /// A refresh token that passed every check: signature, claims, type, an active login, an

@@ -78,9 +78,12 @@ impl Auth {
             }
             _ => None,
         };
+        // The session's auth_time: a refreshed token is no fresher than the password entry.
+        let auth_time = family.auth_time.max(0) as u64;
         Ok(Reissued {
-            access: self.mint_access(principal, now, expires_at)?,
+            access: self.mint_access(principal, now, expires_at, auth_time)?,
             refresh,
+            auth_time,
         })
     }
 

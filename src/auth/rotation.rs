@@ -96,6 +96,7 @@ mod tests {
             refresh_jti: Some("child".into()),
             refresh_issued_at: 500,
             previous_jti: Some("parent".into()),
+            auth_time: 100,
         }
     }
 

@@ -15,6 +15,7 @@ use super::housekeeping::Housekeeping;
 use super::passwords::{PasswordError, Passwords};
 use super::principal::Principal;
 use super::rotation::RotationPolicy;
+use super::sealing::Sealer;
 use super::throttle::{LoginThrottle, ThrottleSettings};
 use super::tokens::{Minted, TokenError, TokenKeys, TokenSettings, TokenType};
 use super::verified::{Verified, VerifiedTokens};
@@ -42,6 +43,10 @@ pub struct Settings {
     pub prune_interval: Duration,
     /// How long security events are kept.
     pub event_retention: Duration,
+    /// Sensitive actions need the password entered within this many seconds.
+    pub fresh_secs: u64,
+    /// The issuer authenticator apps show next to the account.
+    pub totp_issuer: String,
 }
 
 /// The authentication service, shared by every request.
@@ -59,6 +64,9 @@ pub struct Auth {
     pub(super) demo_accounts_allowed: bool,
     pub(super) events: EventLog,
     pub(super) metrics: Arc<Metrics>,
+    pub(super) sealer: Sealer,
+    pub(super) fresh_secs: u64,
+    pub(super) totp_issuer: String,
     prune_interval: Duration,
     event_retention: Duration,
     /// Bounds concurrent argon2 work to the number of cores: a flood of logins then queues
@@ -78,13 +86,15 @@ impl std::fmt::Debug for Auth {
 
 impl Auth {
     /// The service over `store`, signing with `keys`, telling time by `clock`, recording
-    /// security events to `events` (and counting in its metrics).
+    /// security events to `events` (and counting in its metrics), sealing stored secrets with
+    /// `sealer`.
     pub fn new(
         settings: Settings,
         keys: TokenKeys,
         store: Arc<CachingStore>,
         clock: Arc<dyn Clock>,
         events: EventLog,
+        sealer: Sealer,
     ) -> Result<Auth, PasswordError> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let passwords = Passwords::new(settings.argon2.clone(), cores)?;
@@ -99,6 +109,7 @@ impl Auth {
             Arc::clone(&clock),
             limits,
             events.clone(),
+            settings.fresh_secs,
         );
         Ok(Auth {
             keys,
@@ -117,6 +128,9 @@ impl Auth {
             demo_accounts_allowed: settings.demo_accounts_allowed,
             events,
             metrics,
+            sealer,
+            fresh_secs: settings.fresh_secs,
+            totp_issuer: settings.totp_issuer,
             prune_interval: settings.prune_interval,
             event_retention: settings.event_retention,
             hashing: Semaphore::new(cores),
@@ -195,14 +209,25 @@ impl Auth {
         Ok(self.verified.insert(token, claims))
     }
 
+    /// An access token for `principal`'s session, saying the password was last entered at
+    /// `auth_time`.
     pub(super) fn mint_access(
         &self,
         principal: &Principal,
         now: u64,
         not_after: u64,
+        auth_time: u64,
     ) -> Result<Minted, AuthError> {
         let jti = super::tokens::random_id(16);
-        self.mint(TokenType::Access, principal, &jti, now, not_after)
+        Ok(self.keys.mint_with(
+            TokenType::Access,
+            &principal.username,
+            &principal.session_id,
+            &jti,
+            now,
+            not_after,
+            Some(auth_time),
+        )?)
     }
 
     pub(super) fn mint_refresh(
@@ -212,19 +237,8 @@ impl Auth {
         issued_at: u64,
         not_after: u64,
     ) -> Result<Minted, AuthError> {
-        self.mint(TokenType::Refresh, principal, jti, issued_at, not_after)
-    }
-
-    fn mint(
-        &self,
-        typ: TokenType,
-        principal: &Principal,
-        jti: &str,
-        issued_at: u64,
-        not_after: u64,
-    ) -> Result<Minted, AuthError> {
         Ok(self.keys.mint(
-            typ,
+            TokenType::Refresh,
             &principal.username,
             &principal.session_id,
             jti,

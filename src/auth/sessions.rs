@@ -60,14 +60,16 @@ impl Auth {
         }
     }
 
-    /// Ends every session of the caller: all of them, or all but the one making the request.
-    /// Returns how many ended.
+    /// Ends every session of the caller: all of them, or all but the one making the request
+    /// (a fresh login needed: a stolen session must not lock its owner out). Returns how many
+    /// ended.
     pub async fn end_sessions(
         &self,
         principal: &Principal,
         keep_current: bool,
         client: &ClientInfo,
     ) -> Result<u64, AuthError> {
+        self.require_fresh(principal)?;
         let keep = keep_current.then_some(principal.session_id.as_str());
         let why = if keep_current {
             reason::USER
@@ -94,8 +96,9 @@ impl Auth {
         Ok(ended.len() as u64)
     }
 
-    /// Changes the caller's password after checking the current one, and ends every other
-    /// session of theirs. Wrong guesses of the current password are throttled like logins.
+    /// Changes the caller's password after checking the current one (a fresh login needed
+    /// too), and ends every other session of theirs. Wrong guesses of the current password are
+    /// throttled like logins.
     pub async fn change_password(
         &self,
         principal: &Principal,
@@ -103,6 +106,7 @@ impl Auth {
         new: &str,
         client: &ClientInfo,
     ) -> Result<u64, AuthError> {
+        self.require_fresh(principal)?;
         Passwords::check_policy(new)?;
         let now = self.clock.now();
         let keys = Keys::new(&usernames::canonical(&principal.username), client.ip);

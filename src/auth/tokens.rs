@@ -23,12 +23,18 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 /// overflow. No configuration mints a token that lives longer.
 pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
-/// Which job a token does. A token of one kind is never accepted where the other belongs.
+/// Lifetime of a step token: the time to type a code after the password.
+pub const STEP_TTL_SECS: u64 = 300;
+
+/// Which job a token does. A token of one kind is never accepted where another belongs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenType {
     Access,
     Refresh,
+    /// The second step of a login with a second factor: the password was right, a code is due.
+    /// It grants nothing by itself, and completes one login at most.
+    Step,
 }
 
 /// The claims of every jwtapp token. Each field is required: a token missing one does not parse.
@@ -46,6 +52,10 @@ pub struct Claims {
     pub aud: String,
     /// The login (session) this token belongs to; shared by all tokens of one login.
     pub sid: String,
+    /// Access tokens: when the user last entered their password in this login (OpenID
+    /// Connect's claim). Sensitive actions need it to be recent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
 }
 
 /// Why a token was refused. All of these are a 401 to the client.
@@ -72,6 +82,8 @@ pub enum TokenError {
     NotAnAccessToken,
     #[error("a refresh token is required")]
     NotARefreshToken,
+    #[error("the sign-in step has expired or is not valid; sign in again")]
+    NotAStepToken,
 }
 
 /// A freshly signed token and when it expires (what a cookie's `Max-Age` is bounded by).
@@ -204,6 +216,7 @@ impl TokenKeys {
         match typ {
             TokenType::Access => self.settings.access_ttl_secs,
             TokenType::Refresh => self.settings.refresh_ttl_secs,
+            TokenType::Step => STEP_TTL_SECS,
         }
     }
 
@@ -219,6 +232,21 @@ impl TokenKeys {
         issued_at: u64,
         not_after: u64,
     ) -> Result<Minted, jsonwebtoken::errors::Error> {
+        self.mint_with(typ, username, sid, jti, issued_at, not_after, None)
+    }
+
+    /// [`mint`](Self::mint), with an `auth_time` claim (access tokens).
+    #[allow(clippy::too_many_arguments)]
+    pub fn mint_with(
+        &self,
+        typ: TokenType,
+        username: &str,
+        sid: &str,
+        jti: &str,
+        issued_at: u64,
+        not_after: u64,
+        auth_time: Option<u64>,
+    ) -> Result<Minted, jsonwebtoken::errors::Error> {
         let claims = Claims {
             sub: username.to_owned(),
             iat: issued_at,
@@ -229,6 +257,7 @@ impl TokenKeys {
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
             sid: sid.to_owned(),
+            auth_time,
         };
         // `Header::new` adds `typ: "JWT"`; HS256 and Ed25519 signatures are deterministic, so the
         // same inputs still give the same token.
@@ -302,6 +331,7 @@ impl TokenKeys {
             return Err(match expected {
                 TokenType::Access => TokenError::NotAnAccessToken,
                 TokenType::Refresh => TokenError::NotARefreshToken,
+                TokenType::Step => TokenError::NotAStepToken,
             });
         }
         Ok(())

@@ -89,6 +89,7 @@ mod tests {
             iss: "i".into(),
             aud: "a".into(),
             sid: "s".into(),
+            auth_time: None,
         }
     }
 

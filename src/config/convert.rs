@@ -48,6 +48,8 @@ impl AuthConfig {
                 argon2: self.argon2_params(),
                 prune_interval: Duration::from_secs(self.prune_interval_secs),
                 event_retention: Duration::from_secs(self.event_retention_days * 86_400),
+                fresh_secs: self.fresh_secs,
+                totp_issuer: self.totp_issuer.trim().to_owned(),
             },
             web: web::Settings {
                 cookie_secure: self.cookie_secure,

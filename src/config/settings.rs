@@ -75,6 +75,10 @@ pub struct AuthConfig {
     pub log_format: String,
     /// Serves `GET /metrics` to `Authorization: Bearer <metrics_token>`; unset, no metrics.
     pub metrics_token: Option<SecretString>,
+    /// Sensitive actions need the password entered within this many seconds.
+    pub fresh_secs: u64,
+    /// The issuer authenticator apps show for jwtapp's accounts.
+    pub totp_issuer: String,
 }
 
 /// The settings that may also be written at the top level of a profile, next to Rocket's own
@@ -162,6 +166,8 @@ impl Default for AuthConfig {
             event_retention_days: 90,
             log_format: "text".into(),
             metrics_token: None,
+            fresh_secs: 300,
+            totp_issuer: "jwtapp".into(),
         }
     }
 }

@@ -193,6 +193,23 @@ impl AuthConfig {
                 ));
             }
         }
+        if !(10..=86_400).contains(&self.fresh_secs) {
+            return Err(ConfigError::value(
+                "fresh_secs",
+                "must be between 10 and 86400 (seconds)",
+            ));
+        }
+        let issuer = self.totp_issuer.trim();
+        if issuer.is_empty()
+            || issuer.chars().count() > 64
+            || issuer.contains(':')
+            || issuer.chars().any(char::is_control)
+        {
+            return Err(ConfigError::value(
+                "totp_issuer",
+                "must be 1 to 64 characters, without ':' or control characters",
+            ));
+        }
         if self.reissue_threshold_secs > MAX_TTL_SECS {
             return Err(ConfigError::value(
                 "reissue_threshold_secs",

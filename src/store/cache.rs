@@ -25,8 +25,8 @@ use super::changes::{Change, ChangeFeed, ChangeSink, FeedState};
 use super::contract::Store;
 use super::error::StoreError;
 use super::types::{
-    Ended, Event, EventFilter, FamilyDecision, NewEvent, NewSession, NewUser, Pruned, Session,
-    SessionLimits, SessionStatus, User, UserStatus,
+    Ended, Event, EventFilter, FamilyDecision, NewEvent, NewSession, NewUser, Pruned, SecondFactor,
+    Session, SessionLimits, SessionStatus, User, UserStatus,
 };
 use crate::metrics::Metrics;
 
@@ -429,6 +429,78 @@ impl Store for CachingStore {
 
     async fn prune_failures(&self, before: i64) -> Result<u64, StoreError> {
         self.inner.prune_failures(before).await
+    }
+
+    // A session's auth_time is not part of its cached status.
+    async fn set_auth_time(&self, session_id: &str, auth_time: i64) -> Result<bool, StoreError> {
+        self.inner.set_auth_time(session_id, auth_time).await
+    }
+
+    // The second factor is never cached: only logins and the account pages read it.
+    async fn second_factor(&self, user_id: i64) -> Result<SecondFactor, StoreError> {
+        self.inner.second_factor(user_id).await
+    }
+
+    async fn set_pending_totp(
+        &self,
+        user_id: i64,
+        sealed: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.inner.set_pending_totp(user_id, sealed, now).await
+    }
+
+    async fn enable_totp(
+        &self,
+        user_id: i64,
+        sealed: &str,
+        step: i64,
+        recovery_hashes: Vec<String>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .enable_totp(user_id, sealed, step, recovery_hashes, now)
+            .await
+    }
+
+    async fn disable_totp(
+        &self,
+        user_id: i64,
+        end_sessions: bool,
+        now: i64,
+    ) -> Result<(bool, Ended), StoreError> {
+        let (was_on, ended) = self.inner.disable_totp(user_id, end_sessions, now).await?;
+        self.invalidate(&[Changed::Sessions(&ended)]);
+        Ok((was_on, ended))
+    }
+
+    async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError> {
+        self.inner.use_totp_step(user_id, step).await
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user_id: i64,
+        hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner.use_recovery_code(user_id, hash, now).await
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user_id: i64,
+        hashes: Vec<String>,
+    ) -> Result<bool, StoreError> {
+        self.inner.replace_recovery_codes(user_id, hashes).await
+    }
+
+    async fn use_token_once(&self, id: &str, expires_at: i64) -> Result<bool, StoreError> {
+        self.inner.use_token_once(id, expires_at).await
+    }
+
+    async fn prune_used_tokens(&self, before: i64) -> Result<u64, StoreError> {
+        self.inner.prune_used_tokens(before).await
     }
 
     // The audit trail is never cached.

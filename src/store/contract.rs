@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::error::StoreError;
 use super::types::{
-    Ended, Event, EventFilter, FamilyDecision, NewEvent, NewSession, NewUser, Pruned, Session,
-    SessionLimits, SessionStatus, User, UserStatus,
+    Ended, Event, EventFilter, FamilyDecision, NewEvent, NewSession, NewUser, Pruned, SecondFactor,
+    Session, SessionLimits, SessionStatus, User, UserStatus,
 };
 
 /// Everything jwtapp asks of its database. Every write is one transaction.
@@ -140,6 +140,66 @@ pub trait Store: Send + Sync + 'static {
         idle_before: i64,
         revoked_before: i64,
     ) -> Result<Pruned, StoreError>;
+
+    /// Records that the user entered their password again in this session: the `auth_time` of
+    /// the tokens it mints from now on. False when there is no such session.
+    async fn set_auth_time(&self, session_id: &str, auth_time: i64) -> Result<bool, StoreError>;
+
+    // ----- the second factor -----
+
+    /// The user's second factor (all `None` and zero without one).
+    async fn second_factor(&self, user_id: i64) -> Result<SecondFactor, StoreError>;
+    /// Keeps a new secret until a code confirms it (replacing any earlier unconfirmed one).
+    async fn set_pending_totp(
+        &self,
+        user_id: i64,
+        sealed: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Turns the second factor on with the pending secret `sealed` (confirmed by a code of
+    /// `step`), with these recovery code hashes. False when the pending secret is no longer
+    /// `sealed` (another setup replaced it) or the factor is on already.
+    async fn enable_totp(
+        &self,
+        user_id: i64,
+        sealed: &str,
+        step: i64,
+        recovery_hashes: Vec<String>,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Turns the second factor off: the secrets and recovery codes go. With `end_sessions`, every
+    /// session of the user ends too (an administrator's reset). False when it was not on.
+    async fn disable_totp(
+        &self,
+        user_id: i64,
+        end_sessions: bool,
+        now: i64,
+    ) -> Result<(bool, Ended), StoreError>;
+    /// Accepts a code of `step` once: records it as the last step used and answers true, unless
+    /// a code of this step or a later one was accepted already (a replay).
+    async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError>;
+    /// Uses the recovery code of this hash: true once, false when it is not one of the user's
+    /// unused codes.
+    async fn use_recovery_code(
+        &self,
+        user_id: i64,
+        hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Replaces every recovery code of a user whose second factor is on. False when it is off.
+    async fn replace_recovery_codes(
+        &self,
+        user_id: i64,
+        hashes: Vec<String>,
+    ) -> Result<bool, StoreError>;
+
+    // ----- single-use tokens -----
+
+    /// Marks the token `id` used: true the first time, false ever after (until it expired and
+    /// was pruned).
+    async fn use_token_once(&self, id: &str, expires_at: i64) -> Result<bool, StoreError>;
+    /// Forgets used tokens that expired before `before`. Idempotent.
+    async fn prune_used_tokens(&self, before: i64) -> Result<u64, StoreError>;
 
     // ----- failed logins (throttling) -----
 

@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("0003_hardening"),
     migration!("0004_shared_throttling"),
     migration!("0005_security_events"),
+    migration!("0006_second_factor"),
 ];
 
 /// The schema version this build writes and expects.

@@ -29,5 +29,5 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
     Ended, Event, EventFilter, FamilyDecision, FamilyUpdate, NewEvent, NewSession, NewUser, Pruned,
-    Session, SessionLimits, SessionStatus, User, UserStatus, reason,
+    SecondFactor, Session, SessionLimits, SessionStatus, User, UserStatus, reason,
 };

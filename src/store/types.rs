@@ -13,6 +13,8 @@ pub struct User {
     pub is_admin: bool,
     /// Made by `demo_users`, with a published password: only the debug profile lets it log in.
     pub is_demo: bool,
+    /// A second factor (TOTP) is on: a login needs a code too.
+    pub has_totp: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -28,6 +30,34 @@ impl std::fmt::Debug for User {
             .field("enabled", &self.enabled)
             .field("is_admin", &self.is_admin)
             .field("is_demo", &self.is_demo)
+            .field("has_totp", &self.has_totp)
+            .finish()
+    }
+}
+
+/// A user's second factor as stored. The secrets are sealed (encrypted by the auth layer); the
+/// store never sees them in the clear.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecondFactor {
+    /// The TOTP secret in use, when the second factor is on.
+    pub secret: Option<String>,
+    /// A secret set up but not yet confirmed with a code.
+    pub pending: Option<String>,
+    pub enabled_at: Option<i64>,
+    /// The time step of the last code accepted: no code of it or before works again.
+    pub last_step: Option<i64>,
+    /// Recovery codes not used yet.
+    pub recovery_codes_left: u32,
+}
+
+impl std::fmt::Debug for SecondFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecondFactor")
+            .field("on", &self.secret.is_some())
+            .field("pending", &self.pending.is_some())
+            .field("enabled_at", &self.enabled_at)
+            .field("last_step", &self.last_step)
+            .field("recovery_codes_left", &self.recovery_codes_left)
             .finish()
     }
 }
@@ -95,6 +125,9 @@ pub struct Session {
     pub refresh_issued_at: i64,
     /// The `jti` of the refresh token the current one replaced.
     pub previous_jti: Option<String>,
+    /// When the user last entered their password in this session (its login, or a re-entry):
+    /// the `auth_time` of the access tokens it mints.
+    pub auth_time: i64,
 }
 
 impl Session {
@@ -180,6 +213,7 @@ pub mod reason {
     pub const DISABLED: &str = "account disabled";
     pub const RENAMED: &str = "account renamed";
     pub const SESSION_CAP: &str = "session limit reached: least recently used";
+    pub const SECOND_FACTOR_RESET: &str = "second factor removed by an administrator";
 }
 
 /// The sessions a write ended, by id: what caches must forget.

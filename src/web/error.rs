@@ -58,6 +58,8 @@ pub enum ProblemKind {
     SignIn,
     /// Signed in, but not allowed: pages answer with the access-denied page.
     Denied,
+    /// Signed in, but the password must be entered again first: pages answer with `/reauth`.
+    Reauth,
     Other,
 }
 
@@ -72,6 +74,10 @@ pub struct Problem {
     pub retry_after: Option<u64>,
     /// `Allow` (405).
     pub allow: Vec<Method>,
+    /// The answer's `mfaRequired`: a code is due (a login or a re-entry with a second factor).
+    pub mfa_required: bool,
+    /// The answer's `freshRequired`: the password must be entered again first.
+    pub fresh_required: bool,
 }
 
 impl Problem {
@@ -82,6 +88,8 @@ impl Problem {
             kind,
             retry_after: None,
             allow: Vec::new(),
+            mfa_required: false,
+            fresh_required: false,
         }
     }
 }
@@ -101,6 +109,14 @@ impl AppError {
                 | AuthError::SessionEnded
                 | AuthError::RefreshReused
                 | AuthError::InvalidCredentials => Problem::new(Status::Unauthorized, text, SignIn),
+                AuthError::MfaRequired | AuthError::WrongCode => Problem {
+                    mfa_required: true,
+                    ..Problem::new(Status::Unauthorized, text, Other)
+                },
+                AuthError::FreshLoginRequired => Problem {
+                    fresh_required: true,
+                    ..Problem::new(Status::Unauthorized, text, ProblemKind::Reauth)
+                },
                 AuthError::UserUnavailable => Problem::new(Status::Forbidden, text, SignIn),
                 AuthError::NotAdmin => Problem::new(Status::Forbidden, text, Denied),
                 AuthError::WrongPassword => Problem::new(Status::Forbidden, text, Other),
@@ -119,7 +135,7 @@ impl AppError {
                     retry_after: Some(1),
                     ..Problem::new(Status::ServiceUnavailable, text, Other)
                 },
-                AuthError::Storage(_) | AuthError::Signing(_) => {
+                AuthError::Storage(_) | AuthError::Signing(_) | AuthError::Unsealable(_) => {
                     Problem::new(Status::InternalServerError, INTERNAL, Other)
                 }
             },
@@ -175,6 +191,16 @@ pub struct ErrorBody<'a> {
     name: &'a str,
     /// What went wrong, for people; never an internal detail.
     description: &'a str,
+    /// Present (true) when a second-factor code is due: send the login (or re-entry) again
+    /// with `code`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(required = false)]
+    mfa_required: bool,
+    /// Present (true) when the action needs a recent password: `POST /api/auth/reauth`, then
+    /// try again with the new access token.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(required = false)]
+    fresh_required: bool,
 }
 
 /// The headers a problem's status calls for: `WWW-Authenticate` (401), `Retry-After` (429),
@@ -200,6 +226,8 @@ pub fn json_response(problem: &Problem) -> response::Result<'static> {
         status_code: problem.status.code,
         name: problem.status.reason().unwrap_or("Error"),
         description: &problem.description,
+        mfa_required: problem.mfa_required,
+        fresh_required: problem.fresh_required,
     };
     let json = serde_json::to_string(&body).map_err(|_| Status::InternalServerError)?;
     let mut response = Response::build();

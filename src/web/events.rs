@@ -168,6 +168,8 @@ impl From<Event> for EventRow {
                 Some(
                     EventKind::LoginFailed
                         | EventKind::LoginThrottled
+                        | EventKind::MfaFailed
+                        | EventKind::ReauthFailed
                         | EventKind::RefreshReuseDetected
                 )
             ),

@@ -129,7 +129,8 @@ impl Services {
         let cookies = CookiePolicy::new(settings.cookie_secure, settings.cookie_same_site, clock);
         let document = api::document(api::CookieNames {
             refresh: cookies.refresh_name(),
-        });
+        })
+        .map_err(api::DocsError::Json)?;
         Ok(Services {
             docs: api::ApiDocs::new(&document)?,
             csrf: Csrf::new(csrf_secret).map_err(WebError::CsrfKey)?,

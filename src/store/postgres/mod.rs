@@ -5,6 +5,7 @@
 //! transaction ([`notify`]); [`listener`] hears theirs.
 
 mod events;
+mod factors;
 mod failures;
 mod listener;
 mod migrate;
@@ -23,8 +24,8 @@ use crate::store::changes::ChangeFeed;
 use crate::store::contract::Store;
 use crate::store::error::StoreError;
 use crate::store::types::{
-    Ended, Event, EventFilter, FamilyDecision, NewEvent, NewSession, NewUser, Pruned, Session,
-    SessionLimits, SessionStatus, User, UserStatus,
+    Ended, Event, EventFilter, FamilyDecision, NewEvent, NewSession, NewUser, Pruned, SecondFactor,
+    Session, SessionLimits, SessionStatus, User, UserStatus,
 };
 
 /// How long a request waits for a connection from the pool before the database counts as
@@ -261,6 +262,72 @@ impl Store for PgStore {
 
     async fn prune_failures(&self, before: i64) -> Result<u64, StoreError> {
         failures::prune(&self.pool, before).await
+    }
+
+    async fn set_auth_time(&self, session_id: &str, auth_time: i64) -> Result<bool, StoreError> {
+        sessions::set_auth_time(&self.pool, session_id, auth_time).await
+    }
+
+    async fn second_factor(&self, user_id: i64) -> Result<SecondFactor, StoreError> {
+        factors::read(&self.pool, user_id).await
+    }
+
+    async fn set_pending_totp(
+        &self,
+        user_id: i64,
+        sealed: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        factors::set_pending(&self.pool, user_id, sealed, now).await
+    }
+
+    async fn enable_totp(
+        &self,
+        user_id: i64,
+        sealed: &str,
+        step: i64,
+        recovery_hashes: Vec<String>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        factors::enable(&self.pool, user_id, sealed, step, &recovery_hashes, now).await
+    }
+
+    async fn disable_totp(
+        &self,
+        user_id: i64,
+        end_sessions: bool,
+        now: i64,
+    ) -> Result<(bool, Ended), StoreError> {
+        factors::disable(&self.pool, user_id, end_sessions, now).await
+    }
+
+    async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError> {
+        factors::use_step(&self.pool, user_id, step).await
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user_id: i64,
+        hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        factors::use_recovery_code(&self.pool, user_id, hash, now).await
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user_id: i64,
+        hashes: Vec<String>,
+    ) -> Result<bool, StoreError> {
+        factors::replace_recovery_codes(&self.pool, user_id, &hashes).await
+    }
+
+    async fn use_token_once(&self, id: &str, expires_at: i64) -> Result<bool, StoreError> {
+        factors::use_once(&self.pool, id, expires_at).await
+    }
+
+    async fn prune_used_tokens(&self, before: i64) -> Result<u64, StoreError> {
+        factors::prune_used(&self.pool, before).await
     }
 
     async fn record_events(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {

@@ -16,7 +16,7 @@ use crate::store::types::{
 const PRUNE_BATCH: i64 = 1000;
 
 const COLUMNS: &str = "id, user_id, created_at, expires_at, last_used_at, revoked_at, \
-     revoked_reason, user_agent, address, refresh_jti, refresh_issued_at, previous_jti";
+     revoked_reason, user_agent, address, refresh_jti, refresh_issued_at, previous_jti, auth_time";
 
 fn from_row(row: &PgRow) -> Result<Session, sqlx::Error> {
     let created_at: i64 = row.try_get(2)?;
@@ -33,6 +33,7 @@ fn from_row(row: &PgRow) -> Result<Session, sqlx::Error> {
         refresh_jti: row.try_get(9)?,
         refresh_issued_at: row.try_get::<Option<i64>, _>(10)?.unwrap_or(created_at),
         previous_jti: row.try_get(11)?,
+        auth_time: row.try_get::<Option<i64>, _>(12)?.unwrap_or(created_at),
     })
 }
 
@@ -112,8 +113,9 @@ pub async fn create(
         .await?;
     sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, user_agent, \
-         address, refresh_jti, refresh_issued_at, seq) VALUES ($1, $2, $3, $4, $3, $5, $6, $7, \
-         $3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM sessions WHERE user_id = $2))",
+         address, refresh_jti, refresh_issued_at, auth_time, seq) \
+         VALUES ($1, $2, $3, $4, $3, $5, $6, $7, $3, $3, \
+         (SELECT COALESCE(MAX(seq), 0) + 1 FROM sessions WHERE user_id = $2))",
     )
     .bind(&s.id)
     .bind(s.user_id)
@@ -344,4 +346,13 @@ pub async fn prune(
             return Ok(pruned);
         }
     }
+}
+
+pub async fn set_auth_time(pool: &PgPool, id: &str, auth_time: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE sessions SET auth_time = $1 WHERE id = $2")
+        .bind(auth_time)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }

@@ -12,8 +12,8 @@ use crate::store::types::{Ended, NewUser, User, UserStatus, reason};
 /// canonical form is free and the write that takes it are one step, whichever instance makes it.
 const USERNAMES_LOCK: i64 = 0x6a77_7461_7070_0002;
 
-const COLUMNS: &str =
-    "id, username, canonical, password_hash, enabled, is_admin, is_demo, created_at, updated_at";
+const COLUMNS: &str = "id, username, canonical, password_hash, enabled, is_admin, is_demo, \
+     created_at, updated_at, totp_secret IS NOT NULL";
 
 fn from_row(row: &PgRow) -> Result<User, sqlx::Error> {
     Ok(User {
@@ -26,6 +26,7 @@ fn from_row(row: &PgRow) -> Result<User, sqlx::Error> {
         is_demo: row.try_get(6)?,
         created_at: row.try_get(7)?,
         updated_at: row.try_get(8)?,
+        has_totp: row.try_get(9)?,
     })
 }
 
@@ -150,6 +151,7 @@ pub async fn create(pool: &PgPool, user: &NewUser) -> Result<User, StoreError> {
         enabled: true,
         is_admin: user.is_admin,
         is_demo: user.is_demo,
+        has_totp: false,
         created_at: user.now,
         updated_at: user.now,
     })

@@ -7,6 +7,7 @@
 mod commits;
 mod connection;
 mod events;
+mod factors;
 mod failures;
 mod sessions;
 mod users;
@@ -24,8 +25,8 @@ use crate::store::changes::ChangeFeed;
 use crate::store::contract::Store;
 use crate::store::error::StoreError;
 use crate::store::types::{
-    Ended, Event, EventFilter, FamilyDecision, NewEvent, NewSession, NewUser, Pruned, Session,
-    SessionLimits, SessionStatus, User, UserStatus,
+    Ended, Event, EventFilter, FamilyDecision, NewEvent, NewSession, NewUser, Pruned, SecondFactor,
+    Session, SessionLimits, SessionStatus, User, UserStatus,
 };
 use connection::connect;
 
@@ -363,6 +364,86 @@ impl Store for SqliteStore {
 
     async fn prune_failures(&self, before: i64) -> Result<u64, StoreError> {
         self.write(move |conn| failures::prune(conn, before)).await
+    }
+
+    async fn set_auth_time(&self, session_id: &str, auth_time: i64) -> Result<bool, StoreError> {
+        let id = session_id.to_owned();
+        self.write(move |conn| sessions::set_auth_time(conn, &id, auth_time))
+            .await
+    }
+
+    async fn second_factor(&self, user_id: i64) -> Result<SecondFactor, StoreError> {
+        self.read(move |conn| factors::read(conn, user_id)).await
+    }
+
+    async fn set_pending_totp(
+        &self,
+        user_id: i64,
+        sealed: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let sealed = sealed.to_owned();
+        self.write(move |conn| factors::set_pending(conn, user_id, &sealed, now))
+            .await
+    }
+
+    async fn enable_totp(
+        &self,
+        user_id: i64,
+        sealed: &str,
+        step: i64,
+        recovery_hashes: Vec<String>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let sealed = sealed.to_owned();
+        self.write(move |conn| factors::enable(conn, user_id, &sealed, step, &recovery_hashes, now))
+            .await
+    }
+
+    async fn disable_totp(
+        &self,
+        user_id: i64,
+        end_sessions: bool,
+        now: i64,
+    ) -> Result<(bool, Ended), StoreError> {
+        self.write(move |conn| factors::disable(conn, user_id, end_sessions, now))
+            .await
+    }
+
+    async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError> {
+        self.write(move |conn| factors::use_step(conn, user_id, step))
+            .await
+    }
+
+    async fn use_recovery_code(
+        &self,
+        user_id: i64,
+        hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let hash = hash.to_owned();
+        self.write(move |conn| factors::use_recovery_code(conn, user_id, &hash, now))
+            .await
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user_id: i64,
+        hashes: Vec<String>,
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn| factors::replace_recovery_codes(conn, user_id, &hashes))
+            .await
+    }
+
+    async fn use_token_once(&self, id: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write(move |conn| factors::use_once(conn, &id, expires_at))
+            .await
+    }
+
+    async fn prune_used_tokens(&self, before: i64) -> Result<u64, StoreError> {
+        self.write(move |conn| factors::prune_used(conn, before))
+            .await
     }
 
     async fn record_events(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {

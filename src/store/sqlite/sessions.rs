@@ -14,7 +14,7 @@ use crate::store::types::{
 const PRUNE_BATCH: i64 = 1000;
 
 const COLUMNS: &str = "id, user_id, created_at, expires_at, last_used_at, revoked_at, \
-     revoked_reason, user_agent, address, refresh_jti, refresh_issued_at, previous_jti";
+     revoked_reason, user_agent, address, refresh_jti, refresh_issued_at, previous_jti, auth_time";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
     let created_at: i64 = row.get(2)?;
@@ -31,6 +31,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
         refresh_jti: row.get(9)?,
         refresh_issued_at: row.get::<_, Option<i64>>(10)?.unwrap_or(created_at),
         previous_jti: row.get(11)?,
+        auth_time: row.get::<_, Option<i64>>(12)?.unwrap_or(created_at),
     })
 }
 
@@ -89,7 +90,8 @@ pub fn create(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.prepare_cached(
         "INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, user_agent, \
-         address, refresh_jti, refresh_issued_at, seq) VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?6, ?7, ?3, \
+         address, refresh_jti, refresh_issued_at, auth_time, seq) \
+         VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?6, ?7, ?3, ?3, \
          (SELECT IFNULL(MAX(seq), 0) + 1 FROM sessions WHERE user_id = ?2))",
     )?
     .execute(params![
@@ -250,6 +252,13 @@ pub fn update_family(
     }
     tx.commit()?;
     Ok(Some(session))
+}
+
+pub fn set_auth_time(conn: &Connection, id: &str, auth_time: i64) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached("UPDATE sessions SET auth_time = ?1 WHERE id = ?2")?
+        .execute(params![auth_time, id])?;
+    Ok(changed > 0)
 }
 
 /// Deletes ended sessions a batch at a time, taking the writer anew for each batch.

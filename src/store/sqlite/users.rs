@@ -6,8 +6,8 @@ use super::sessions::{revoke_all_of, session_ids_of};
 use crate::store::error::StoreError;
 use crate::store::types::{Ended, NewUser, User, UserStatus, reason};
 
-const COLUMNS: &str =
-    "id, username, canonical, password_hash, enabled, is_admin, is_demo, created_at, updated_at";
+const COLUMNS: &str = "id, username, canonical, password_hash, enabled, is_admin, is_demo, \
+     created_at, updated_at, totp_secret IS NOT NULL";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -21,6 +21,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         is_demo: row.get(6)?,
         created_at: row.get(7)?,
         updated_at: row.get(8)?,
+        has_totp: row.get(9)?,
     })
 }
 
@@ -130,6 +131,7 @@ pub fn create(conn: &mut Connection, user: &NewUser) -> Result<User, StoreError>
         enabled: true,
         is_admin: user.is_admin,
         is_demo: user.is_demo,
+        has_totp: false,
         created_at: user.now,
         updated_at: user.now,
     })

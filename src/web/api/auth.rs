@@ -23,6 +23,11 @@ use crate::web::origin::BrowserLogin;
 pub struct Credentials {
     username: String,
     password: String,
+    /// For an account with a second factor: the 6-digit code from the authenticator app, or a
+    /// recovery code. Without it, such an account's login is 401 with `mfaRequired`.
+    #[serde(default)]
+    #[schema(required = false)]
+    code: Option<String>,
 }
 
 // Passwords stay out of logs.
@@ -57,7 +62,17 @@ pub struct TokenPair {
     tag = "auth",
     request_body(content = Credentials, content_type = "application/json"),
     responses(
-        (status = 200, description = "Logged in", body = TokenPair),
+        (status = 200, description = "Logged in", body = TokenPair, links(
+            ("info" = (operation_id = "info",
+                parameters(("header.Authorization" = "Bearer {$response.body#/accessToken}")),
+                description = "Who logged in, with the access token")),
+            ("refresh" = (operation_id = "refresh",
+                parameters(("header.Authorization" = "Bearer {$response.body#/refreshToken}")),
+                description = "A new access token, with the refresh token")),
+            ("logout" = (operation_id = "logout",
+                parameters(("header.Authorization" = "Bearer {$response.body#/refreshToken}")),
+                description = "End this login, with the refresh token")),
+        )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -76,8 +91,14 @@ pub async fn login(
     auth: &State<Auth>,
     client: ClientInfo,
 ) -> ApiResult<Json<TokenPair>> {
-    let Credentials { username, password } = credentials.0;
-    let login = auth.login(&username, password, client).await?;
+    let Credentials {
+        username,
+        password,
+        code,
+    } = credentials.0;
+    let login = auth
+        .login(&username, password, code.as_deref(), client)
+        .await?;
     Ok(Json(TokenPair {
         access_token: login.access.token,
         refresh_token: login.refresh.token,
@@ -143,7 +164,11 @@ pub struct RefreshResponse {
     tag = "auth",
     request_body(content = Option<serde_json::Value>, content_type = "application/json"),
     responses(
-        (status = 200, description = "A new access token", body = RefreshResponse),
+        (status = 200, description = "A new access token", body = RefreshResponse, links(
+            ("logout" = (operation_id = "logout",
+                parameters(("header.Authorization" = "$request.header.Authorization")),
+                description = "End the login, with the same refresh token")),
+        )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

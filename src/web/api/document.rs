@@ -2,6 +2,7 @@
 //! annotations (which read the method and path from the Rocket attribute below them), so it
 //! cannot drift from the routes; a test checks that every mounted `/api` route is in it.
 
+use serde_json::Value;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -9,7 +10,7 @@ use super::responses::{
     BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable,
     Unprocessable, UnsupportedMediaType,
 };
-use super::{auth, docs, events, samples, sessions};
+use super::{auth, docs, events, fresh, samples, second_factor, sessions};
 use crate::web::error::ErrorBody;
 use crate::web::events::EventKindName;
 use crate::web::well_known;
@@ -28,6 +29,12 @@ use crate::web::well_known;
         auth::info,
         auth::refresh,
         auth::logout,
+        fresh::reauth,
+        second_factor::state,
+        second_factor::setup,
+        second_factor::enable,
+        second_factor::disable,
+        second_factor::recovery_codes,
         sessions::sessions,
         sessions::end_session,
         sessions::end_other_sessions,
@@ -60,6 +67,7 @@ use crate::web::well_known;
     tags(
         (name = "auth", description = "Logging in and out, and refreshing the access token"),
         (name = "sessions", description = "The caller's own logins and password"),
+        (name = "second factor", description = "Two-step sign-in: TOTP codes and recovery codes"),
         (name = "events", description = "The security audit trail"),
         (name = "samples", description = "The original example's protected resources"),
         (name = "keys", description = "Public keys for other services"),
@@ -125,8 +133,25 @@ impl Modify for SecuritySchemes<'_> {
 }
 
 /// The document, for a site whose session cookies have these names.
-pub fn document(cookies: CookieNames<'_>) -> utoipa::openapi::OpenApi {
+pub fn document(cookies: CookieNames<'_>) -> Result<Value, serde_json::Error> {
     let mut openapi = ApiDoc::openapi();
     SecuritySchemes(cookies).modify(&mut openapi);
-    openapi
+    let mut document = serde_json::to_value(&openapi)?;
+    require_headers(&mut document);
+    Ok(document)
+}
+
+/// Marks the headers every answer of a shared error response carries as required (utoipa's
+/// header objects have no `required`), so a client, or a fuzzer, may rely on them.
+fn require_headers(document: &mut Value) {
+    for (response, header) in [
+        ("Unauthorized", "WWW-Authenticate"),
+        ("TooManyRequests", "Retry-After"),
+        ("Unavailable", "Retry-After"),
+    ] {
+        let path = format!("/components/responses/{response}/headers/{header}");
+        if let Some(Value::Object(header)) = document.pointer_mut(&path) {
+            header.insert("required".into(), Value::Bool(true));
+        }
+    }
 }

@@ -5,9 +5,11 @@ mod docs;
 mod document;
 mod error;
 mod events;
+mod fresh;
 mod reference;
 mod responses;
 mod samples;
+mod second_factor;
 mod sessions;
 
 pub use document::{CookieNames, document};
@@ -22,6 +24,12 @@ pub fn routes() -> Vec<Route> {
         auth::info,
         auth::refresh,
         auth::logout,
+        fresh::reauth,
+        second_factor::state,
+        second_factor::setup,
+        second_factor::enable,
+        second_factor::disable,
+        second_factor::recovery_codes,
         sessions::sessions,
         sessions::end_session,
         sessions::end_other_sessions,

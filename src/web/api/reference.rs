@@ -23,10 +23,9 @@ pub enum DocsError {
 }
 
 impl ApiDocs {
-    pub fn new(document: &utoipa::openapi::OpenApi) -> Result<ApiDocs, DocsError> {
-        let value = serde_json::to_value(document).map_err(DocsError::Json)?;
-        let json = serde_json::to_string(&value).map_err(DocsError::Json)?;
-        let page = ReferencePage::from_document(&value);
+    pub fn new(document: &Value) -> Result<ApiDocs, DocsError> {
+        let json = serde_json::to_string(document).map_err(DocsError::Json)?;
+        let page = ReferencePage::from_document(document);
         let html = page.render().map_err(DocsError::Render)?;
         Ok(ApiDocs { json, html })
     }

@@ -89,7 +89,7 @@ error_responses! {
         "The request could not be understood: a body that is not JSON, a query value out of range",
         "the request body is not valid JSON: expected value at line 1 column 1", []);
     Unauthorized = (401, "Unauthorized",
-        "No usable credential: none sent, malformed, expired, forged, of the wrong type, or its session has ended",
+        "No usable credential: none sent, malformed, expired, forged, of the wrong type, or its session has ended. With `mfaRequired: true`: the account has a second factor and the code is missing or wrong. With `freshRequired: true`: the password must be entered again first (`POST /api/auth/reauth`)",
         "the session has ended; log in again", [WwwAuthenticate]);
     Forbidden = (403, "Forbidden",
         "The caller may not do this: the account is disabled or deleted, administrator rights are missing, or a cookie-authenticated write lacks its CSRF token or comes from another site",

@@ -210,6 +210,8 @@ pub async fn end_all_sessions(
 #[schema(example = json!({"currentPassword": "user", "newPassword": "a much longer password"}))]
 pub struct PasswordChange {
     current_password: String,
+    /// 8 characters at least, 1024 bytes of UTF-8 at most (256 characters always fit).
+    #[schema(min_length = 8, max_length = 256)]
     new_password: String,
 }
 

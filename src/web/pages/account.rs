@@ -137,8 +137,10 @@ struct PasswordPage<'a> {
     done: Option<&'a str>,
 }
 
+/// The form, once the password was entered recently (else `/reauth` first, and back here).
 #[get("/password")]
-pub fn password_page(viewer: Viewer) -> PageResult {
+pub fn password_page(viewer: Viewer, auth: &State<Auth>) -> PageResult {
+    auth.require_fresh(&viewer.principal)?;
     Ok(render(
         Status::Ok,
         &PasswordPage {

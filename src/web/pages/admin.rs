@@ -16,6 +16,8 @@ struct UserRow {
     username: String,
     is_admin: bool,
     enabled: bool,
+    /// Two-step sign-in is on.
+    has_totp: bool,
     created: String,
     sessions: u64,
     is_you: bool,
@@ -49,6 +51,7 @@ async fn page(
             username: user.username,
             is_admin: user.is_admin,
             enabled: user.enabled,
+            has_totp: user.has_totp,
             sessions,
         })
         .collect();

@@ -9,12 +9,13 @@ use rocket::response::content::RawHtml;
 use rocket::response::{self, Redirect, Responder};
 
 use super::layout::{Layout, Page, render};
-use super::next::login_location;
+use super::next::{login_location, reauth_location};
 use crate::auth::{AuthError, Principal};
 use crate::web::csrf::Csrf;
 use crate::web::error::{AppError, Problem, ProblemKind, problem_headers};
 use crate::web::failure::note_answered;
 use crate::web::guards::signed_in;
+use crate::web::routing::methods_for_path;
 use crate::web::state::managed;
 
 #[derive(Template)]
@@ -39,14 +40,14 @@ pub fn error_page(
     viewer: Option<Principal>,
     req: &Request<'_>,
 ) -> response::Result<'static> {
-    if problem.kind == ProblemKind::SignIn {
-        let mut next = req.uri().path().to_string();
-        if req.method() == Method::Get
-            && let Some(query) = req.uri().query()
-        {
-            next = format!("{next}?{query}");
+    match problem.kind {
+        ProblemKind::SignIn => {
+            return Redirect::to(login_location(&this_page(req))).respond_to(req);
         }
-        return Redirect::to(login_location(&next)).respond_to(req);
+        ProblemKind::Reauth => {
+            return Redirect::to(reauth_location(&this_page(req))).respond_to(req);
+        }
+        _ => {}
     }
     let layout = match (viewer, managed::<Csrf>(req)) {
         (Some(principal), Ok(csrf)) => Layout::for_user(principal, csrf),
@@ -89,6 +90,26 @@ pub fn error_page(
         }
     }
     Ok(response)
+}
+
+/// The page to come back to after signing in (or entering the password again): this one, with
+/// its query, for a GET; for a form's POST, the page at the same path, or else the one above
+/// it (`/sessions/end-all` → `/sessions`), since a redirect back is always a GET.
+fn this_page(req: &Request<'_>) -> String {
+    let path = req.uri().path().to_string();
+    if req.method() == Method::Get {
+        return match req.uri().query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path,
+        };
+    }
+    if methods_for_path(req).contains(&Method::Get) {
+        return path;
+    }
+    match path.rsplit_once('/') {
+        Some((parent, _)) if !parent.is_empty() => parent.to_owned(),
+        _ => "/".to_owned(),
+    }
 }
 
 /// What a page handler returns.

@@ -124,3 +124,8 @@ pub fn sentence(message: &str) -> String {
     }
     sentence
 }
+
+/// A time for people (`2026-11-29 03:04`, UTC), or a dash when there is none.
+pub fn minutes_or_dash(unix: Option<i64>) -> String {
+    unix.map_or_else(|| "–".to_owned(), crate::auth::minutes)
+}

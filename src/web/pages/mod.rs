@@ -14,6 +14,8 @@ mod layout;
 mod login;
 mod logout;
 mod next;
+mod reauth;
+mod second_factor;
 
 use rocket::{Route, routes};
 
@@ -25,6 +27,7 @@ pub fn routes() -> Vec<Route> {
     routes![
         login::login_page,
         login::login_submit,
+        login::code_submit,
         content::home,
         content::user_content,
         content::user_content_submit,
@@ -41,6 +44,13 @@ pub fn routes() -> Vec<Route> {
         account::password_submit,
         admin::users_page,
         admin::users_submit,
+        reauth::reauth_page,
+        reauth::reauth_submit,
+        second_factor::page,
+        second_factor::setup,
+        second_factor::enable,
+        second_factor::disable,
+        second_factor::recovery_codes,
         activity::activity_page,
         activity::events_page,
     ]

@@ -25,10 +25,20 @@ pub fn local_path(next: &str) -> Option<&str> {
 
 /// `/login?next=<path>`, for a page that needs a signed-in user.
 pub fn login_location(next: &str) -> String {
+    with_next("/login", next)
+}
+
+/// `/reauth?next=<path>`, for an action that needs the password entered again.
+pub fn reauth_location(next: &str) -> String {
+    with_next("/reauth", next)
+}
+
+/// `page?next=<path>`, with `next` escaped; just `page` when `next` is not a local path.
+fn with_next(page: &str, next: &str) -> String {
     if local_path(next).is_none() {
-        return "/login".into();
+        return page.into();
     }
-    let mut location = String::from("/login?next=");
+    let mut location = format!("{page}?next=");
     for byte in next.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
             location.push(byte as char);
