@@ -1,8 +1,9 @@
 //! The command line: user management and configuration checks, on the same database and
 //! settings as the server, through the same accounts service as the admin pages.
 //!
-//! Changes take effect on the running server at the next request: it notices every commit to
-//! the database, whichever process made it (within `change_poll_ms`).
+//! Changes reach a running server within moments, with no restart: it notices every commit to
+//! the database, whichever process made it (within `change_poll_ms` on SQLite, by notification
+//! on PostgreSQL).
 
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
@@ -53,14 +54,14 @@ pub enum UserCommand {
     /// Set a new password (prompted, or read from standard input when piped); ends all of the
     /// user's sessions.
     Passwd { name: String },
-    /// Stop a user from logging in and end their sessions; their live tokens are refused from
-    /// the next request on.
+    /// Stop a user from logging in and end their sessions; their live tokens are refused as soon
+    /// as the server sees the change (within moments).
     Disable { name: String },
     /// Allow a disabled user to log in again.
     Enable { name: String },
     /// Make a user an administrator.
     GrantAdmin { name: String },
-    /// Take a user's administrator rights away (effective on their next request).
+    /// Take a user's administrator rights away (the server sees it within moments).
     RemoveAdmin { name: String },
     /// End every session (login) of a user: all their tokens stop working.
     EndSessions { name: String },

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use super::clock::Clock;
 use super::error::AuthError;
 use super::events::{By, EventKind, EventLog, SecurityEvent};
-use super::fresh::is_fresh;
 use super::passwords::Passwords;
 use super::principal::{ClientInfo, Principal};
 use super::usernames;
@@ -172,9 +171,7 @@ impl Accounts {
     /// trusted: it has the database).
     fn require_fresh(&self, actor: Actor<'_>) -> Result<(), AuthError> {
         match actor {
-            Actor::Admin(admin, _)
-                if !is_fresh(admin.auth_time, self.clock.now(), self.fresh_secs) =>
-            {
+            Actor::Admin(admin, _) if !admin.is_fresh(self.clock.now(), self.fresh_secs) => {
                 Err(AuthError::FreshLoginRequired)
             }
             _ => Ok(()),

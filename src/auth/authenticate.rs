@@ -109,7 +109,7 @@ impl Auth {
         self.check(claims, user, session, now)
     }
 
-    fn usable(&self, user: &UserStatus) -> bool {
+    pub(super) fn usable(&self, user: &UserStatus) -> bool {
         user.enabled && (self.demo_accounts_allowed || !user.is_demo)
     }
 

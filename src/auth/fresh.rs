@@ -11,16 +11,11 @@ use super::tokens::Minted;
 use super::usernames;
 use crate::store::Store;
 
-/// Whether a password entered at `auth_time` is recent enough at `now`.
-pub fn is_fresh(auth_time: Option<u64>, now: u64, fresh_secs: u64) -> bool {
-    auth_time.is_some_and(|at| at <= now.saturating_add(5) && now <= at.saturating_add(fresh_secs))
-}
-
 impl Auth {
     /// Refuses with [`AuthError::FreshLoginRequired`] unless the caller entered their password
     /// within `fresh_secs`.
     pub fn require_fresh(&self, principal: &Principal) -> Result<(), AuthError> {
-        if is_fresh(principal.auth_time, self.clock.now(), self.fresh_secs) {
+        if principal.is_fresh(self.clock.now(), self.fresh_secs) {
             Ok(())
         } else {
             Err(AuthError::FreshLoginRequired)
@@ -83,19 +78,5 @@ impl Auth {
                 .by(By::TheUser),
         );
         self.mint_access(principal, now, session.expires_at.max(0) as u64, now)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_fresh;
-
-    #[test]
-    fn fresh_means_recent_and_not_from_the_future() {
-        assert!(is_fresh(Some(1000), 1000, 300));
-        assert!(is_fresh(Some(1000), 1300, 300));
-        assert!(!is_fresh(Some(1000), 1301, 300));
-        assert!(!is_fresh(None, 1000, 300));
-        assert!(!is_fresh(Some(2000), 1000, 300));
     }
 }

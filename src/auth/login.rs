@@ -183,6 +183,7 @@ impl Auth {
         let session = NewSession {
             id: session_id.clone(),
             user_id: user.id,
+            username: user.username.clone(),
             created_at: now as i64,
             expires_at: expires_at as i64,
             user_agent: client.user_agent.clone(),

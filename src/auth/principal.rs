@@ -20,6 +20,15 @@ pub struct Principal {
     pub auth_time: Option<u64>,
 }
 
+impl Principal {
+    /// Whether the password was entered recently enough at `now` for a sensitive action:
+    /// within `fresh_secs`, and not in the future.
+    pub fn is_fresh(&self, now: u64, fresh_secs: u64) -> bool {
+        self.auth_time
+            .is_some_and(|at| at <= now.saturating_add(5) && now <= at.saturating_add(fresh_secs))
+    }
+}
+
 /// Request details recorded with a login, for the user's own overview of their sessions.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
@@ -62,4 +71,29 @@ pub struct RefreshGrant {
 pub struct CookieCheck {
     pub principal: Principal,
     pub reissued: Option<Reissued>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Principal;
+
+    fn signed_in_at(auth_time: Option<u64>) -> Principal {
+        Principal {
+            user_id: 1,
+            username: "alice".into(),
+            enabled: true,
+            is_admin: false,
+            session_id: "s".into(),
+            auth_time,
+        }
+    }
+
+    #[test]
+    fn fresh_means_recent_and_not_from_the_future() {
+        assert!(signed_in_at(Some(1000)).is_fresh(1000, 300));
+        assert!(signed_in_at(Some(1000)).is_fresh(1300, 300));
+        assert!(!signed_in_at(Some(1000)).is_fresh(1301, 300));
+        assert!(!signed_in_at(None).is_fresh(1000, 300));
+        assert!(!signed_in_at(Some(2000)).is_fresh(1000, 300));
+    }
 }

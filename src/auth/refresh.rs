@@ -57,9 +57,18 @@ impl Auth {
                 );
                 return Err(AuthError::RefreshReused);
             }
-            (Outcome::Ended, _) | (_, None) => {
+            (Outcome::Ended, family) | (_, family @ None) => {
                 self.metrics.refreshes.with_label_values(&["refused"]).inc();
-                return Err(AuthError::SessionEnded);
+                // Disabling or deleting a user ends their sessions: the database may show the
+                // ended session before this process's cache shows the user's new state. The
+                // answer is the one the database gives, as it will be once the cache catches
+                // up: about the user (403) when they cannot log in, else about the session.
+                let user = self.store.inner().user_status(&principal.username).await?;
+                return Err(match (user, family) {
+                    (Some(user), _) if !self.usable(&user) => AuthError::UserUnavailable,
+                    (None, None) => AuthError::UserUnavailable,
+                    _ => AuthError::SessionEnded,
+                });
             }
             (_, Some(family)) => family,
         };

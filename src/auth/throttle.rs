@@ -21,6 +21,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -125,6 +126,11 @@ pub struct LoginThrottle {
     settings: ThrottleSettings,
     /// Attempts in flight, per key.
     in_flight: Mutex<HashMap<String, usize>>,
+    /// Attempts ended so far, moved under the `in_flight` lock. An attempt that ended between
+    /// another's read of the failures and its look at the table would be counted by neither
+    /// (its failure was not in the read, and it is no longer in flight): a look that sees this
+    /// move reads the failures again.
+    ended: AtomicU64,
     /// Woken whenever an attempt in flight ends.
     settled: Notify,
 }
@@ -142,6 +148,7 @@ impl LoginThrottle {
         LoginThrottle {
             settings,
             in_flight: Mutex::default(),
+            ended: AtomicU64::new(0),
             settled: Notify::new(),
         }
     }
@@ -174,6 +181,7 @@ impl LoginThrottle {
         let since = now.saturating_sub(self.settings.window_secs) as i64 + 1;
         let deadline = tokio::time::Instant::now() + MAX_WAIT;
         loop {
+            let ended = self.ended.load(Ordering::Acquire);
             let failures = read(since).await.map_err(Refusal::Unreadable)?;
             // Registered before the in-flight table is unlocked, so an outcome reported in
             // between is not missed.
@@ -182,7 +190,11 @@ impl LoginThrottle {
             settled.as_mut().enable();
             {
                 let mut in_flight = self.lock();
-                match self.admission(&in_flight, &keys, &failures, now) {
+                // Attempts that ended while the failures were read: their failures may be in
+                // neither the read nor the table. Near a limit, they are counted as if still in
+                // flight, so the verdict waits for a fresh read.
+                let unseen = self.ended.load(Ordering::Acquire).wrapping_sub(ended) as usize;
+                match self.admission(&in_flight, &keys, &failures, now, unseen) {
                     Admission::Refuse(throttled) => return Err(Refusal::Throttled(throttled)),
                     Admission::Admit => {
                         for key in [&keys.user, &keys.address] {
@@ -193,6 +205,13 @@ impl LoginThrottle {
                             keys,
                             at: now,
                         });
+                    }
+                    Admission::Wait if unseen > 0 => {
+                        // The outcome is in the store by now: read again at once.
+                        if tokio::time::Instant::now() >= deadline {
+                            return Err(Refusal::Throttled(Throttled { retry_after: 1 }));
+                        }
+                        continue;
                     }
                     Admission::Wait => {}
                 }
@@ -209,6 +228,7 @@ impl LoginThrottle {
         keys: &Keys,
         failures: &[(String, i64)],
         now: u64,
+        unseen: usize,
     ) -> Admission {
         let limits = [
             (&keys.user, self.settings.failures_per_window as usize),
@@ -230,7 +250,7 @@ impl LoginThrottle {
                     let free_at = oldest + self.settings.window_secs;
                     retry_after = retry_after.max(free_at.saturating_sub(now).max(1));
                 }
-            } else if counted + in_flight.get(key).copied().unwrap_or(0) >= limit {
+            } else if counted + in_flight.get(key).copied().unwrap_or(0) + unseen >= limit {
                 wait = true;
             }
         }
@@ -255,6 +275,7 @@ impl LoginThrottle {
                     }
                 }
             }
+            self.ended.fetch_add(1, Ordering::AcqRel);
         }
         self.settled.notify_waiters();
     }

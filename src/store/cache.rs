@@ -2,10 +2,10 @@
 //! authenticated request needs (is the user enabled, an admin; is the session active) kept in
 //! memory in front of another store, the way tower-sessions' `CachingSessionStore` wraps one.
 //!
-//! Correctness rule: a change committed to the database is seen by the next request. Writes
-//! made through this store invalidate exactly what they changed, at once. Commits made elsewhere
-//! (another process, another instance) move the [`ChangeFeed`]; an entry read under an older
-//! version of the feed is stale. While the feed cannot vouch for anything, nothing is answered
+//! Correctness rule: a change committed through this store is seen by the next request; one
+//! committed elsewhere (another process, another instance), as soon as the [`ChangeFeed`] hears
+//! of it. Writes made through this store invalidate exactly what they changed, at once. Commits
+//! made elsewhere move the feed; an entry read under an older version of the feed is stale. While the feed cannot vouch for anything, nothing is answered
 //! from memory.
 //!
 //! Two races are closed here. An entry read from the database just before a write of this
@@ -314,9 +314,15 @@ impl Store for CachingStore {
         session: NewSession,
         limits: SessionLimits,
     ) -> Result<Ended, StoreError> {
-        let id = session.id.clone();
+        let (id, username) = (session.id.clone(), session.username.clone());
         let ended = self.inner.create_session(session, limits).await?;
-        self.invalidate(&[Changed::Session(&id), Changed::Sessions(&ended)]);
+        // The login read the account from the database: a status cached before it (a user
+        // enabled by another process a moment ago) must not refuse its first request.
+        self.invalidate(&[
+            Changed::User(&username),
+            Changed::Session(&id),
+            Changed::Sessions(&ended),
+        ]);
         Ok(ended)
     }
 

@@ -89,9 +89,14 @@ impl ChangeFeed {
     /// Anything may have changed (or the feed works again after missing changes): every entry
     /// read before now is stale.
     pub fn advance(&self) {
-        let state = &self.shared.state;
-        let next = ((state.load(Ordering::Acquire) & !UNKNOWN) + 1) & !UNKNOWN;
-        state.store(next, Ordering::Release);
+        // One atomic step: two advances at once both count, and a concurrent mark is either
+        // before this (and cleared by it) or after (and kept), never lost half-way.
+        let _ = self
+            .shared
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
+                Some(((state & !UNKNOWN) + 1) & !UNKNOWN)
+            });
     }
 
     /// Changes may be going unseen: trust nothing until [`ChangeFeed::advance`].

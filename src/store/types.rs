@@ -170,6 +170,9 @@ impl From<&Session> for SessionStatus {
 pub struct NewSession {
     pub id: String,
     pub user_id: i64,
+    /// The user's name: what a cache of their status is keyed by (a login reads the account
+    /// from the database, so a cached status older than it must not answer its first request).
+    pub username: String,
     pub created_at: i64,
     pub expires_at: i64,
     pub user_agent: Option<String>,
