@@ -1,11 +1,9 @@
 //! Every row of the API contract, and the Angular client's own sequence.
 
-use std::time::Duration;
-
 use rocket::http::Status;
 use serde_json::json;
 
-use crate::helpers::{TestApp, claims_of};
+use crate::support::{TestApp, claims_of, with_bearer};
 
 #[rocket::async_test]
 async fn login_returns_an_access_and_a_refresh_token_of_one_session() {
@@ -172,7 +170,7 @@ async fn refresh_accepts_an_empty_body_and_the_refresh_token_stays_usable() {
     let user = app.login("user", "user").await;
 
     let empty = app
-        .send(crate::helpers::with_bearer(
+        .send(with_bearer(
             app.client.post("/api/auth/refresh"),
             Some(&user.refresh),
         ))
@@ -233,11 +231,7 @@ async fn logout_ends_the_refresh_token_and_every_access_token_of_that_login_at_o
 /// user-sample → logout → refused.
 #[rocket::async_test]
 async fn the_angular_clients_sequence() {
-    let app = TestApp::spawn_with(|f| {
-        f.merge(("auth.access_ttl_secs", 1))
-            .merge(("auth.leeway_secs", 0))
-    })
-    .await;
+    let app = TestApp::spawn_with(|f| f.merge(("auth.leeway_secs", 0))).await;
 
     let tokens = app.login("user", "user").await;
     assert_eq!(
@@ -251,7 +245,8 @@ async fn the_angular_clients_sequence() {
         Status::Ok
     );
 
-    rocket::tokio::time::sleep(Duration::from_millis(2100)).await;
+    // 15 minutes later, the access token has expired.
+    app.clock().advance(901);
     let expired = app.get("/api/user-sample", Some(&tokens.access)).await;
     expired.assert_error(401);
 

@@ -2,7 +2,7 @@
 
 use rocket::http::{Header, Status};
 
-use crate::helpers::{Reply, TestApp};
+use crate::support::{Reply, TestApp, with_bearer};
 
 const ANGULAR: &str = "http://localhost:4200";
 const API_PATHS: &[&str] = &[
@@ -68,7 +68,7 @@ async fn the_configured_origin_is_granted_on_success_and_on_errors() {
     let tokens = app.login("user", "user").await;
 
     let ok = app
-        .send(crate::helpers::with_bearer(
+        .send(with_bearer(
             app.client.get("/api/auth/info").header(origin.clone()),
             Some(&tokens.access),
         ))

@@ -3,7 +3,7 @@
 use rocket::http::Status;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::support::TestApp;
 
 #[rocket::async_test]
 async fn live_is_ok_without_a_token_or_the_database() {

@@ -1,33 +1,14 @@
 //! Configuration: Rocket.toml profiles, ROCKET_AUTH overrides, refusals that name the key.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rocket::local::asynchronous::Client;
+use rocket::http::Status;
 use serde_json::Value;
 
-use crate::helpers::{SECRET, Server, TestApp, base_figment, claims_of, text};
-
-/// Runs `jwtapp ARGS` from the package root with the given `ROCKET_*` variables.
-fn run(args: &[&str], env: &[(&str, String)]) -> (bool, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_jwtapp"));
-    command
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let out = command.output().expect("run jwtapp");
-    (
-        out.status.success(),
-        format!("{}{}", text(&out.stdout), text(&out.stderr)),
-    )
-}
+use crate::support::{
+    SECRET, Server, TestApp, UNKNOWN_KEY, assert_refused_at_start, assert_starts, base_figment,
+    claims_of, debug_figment, header_of, run_binary as run, server_kid,
+};
 
 fn temp_db() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -128,16 +109,14 @@ async fn the_release_profile_refuses_a_short_secret_and_demo_users() {
             .merge(("log_level", "off"))
     };
 
-    let short = Client::untracked(jwtapp::rocket(
-        release().merge(("auth.secret", "too-short")),
-    ))
+    assert_refused_at_start(release().merge(("auth.secret", "too-short")), "auth.secret").await;
+    assert_refused_at_start(
+        release().merge(("auth.demo_users", true)),
+        "auth.demo_users",
+    )
     .await;
-    let demo = Client::untracked(jwtapp::rocket(release().merge(("auth.demo_users", true)))).await;
-    let fine = Client::untracked(jwtapp::rocket(release())).await;
-
-    assert!(refused(short));
-    assert!(refused(demo));
-    assert!(!refused(fine), "a release with a good secret starts");
+    // A release with a good secret and no demo accounts starts.
+    assert_starts(release()).await;
 }
 
 #[rocket::async_test]
@@ -148,73 +127,49 @@ async fn the_release_profile_creates_no_demo_users() {
     app.try_login("user", "user").await.assert_error(401);
 }
 
+/// Without `auth.secret`, the debug profile signs with a random secret of its own: it starts and
+/// works, and its tokens are valid nowhere else (nor after a restart).
 #[rocket::async_test]
 async fn the_debug_profile_starts_without_a_secret() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let figment = rocket::Config::figment()
-        .merge(("log_level", "off"))
-        .merge(("auth.database", dir.path().join("db.sqlite3")))
-        .merge(("auth.argon2_memory_kib", 1024))
-        .merge(("auth.argon2_iterations", 1));
+    let start = || async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let figment = debug_figment(dir.path());
+        TestApp::start(dir, figment, Some(jwtapp::ManualClock::new()))
+            .await
+            .unwrap_or_else(|e| panic!("the debug profile should start without a secret: {e}"))
+    };
+    let first = start().await;
+    let second = start().await;
 
-    let client = Client::untracked(jwtapp::rocket(figment)).await;
-
-    assert!(!refused(client));
-    assert_ne!(SECRET, "", "tests elsewhere use a known secret");
-}
-
-/// True when the application refused to start. (Rocket panics on an error nobody looked at.)
-fn refused(client: Result<Client, rocket::Error>) -> bool {
-    match client {
-        Ok(_) => false,
-        Err(error) => {
-            let _ = error.kind();
-            true
-        }
-    }
-}
-
-/// A raw HTTP/1.1 exchange with the real server.
-fn http(port: u16, request: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    let tokens = first.login("user", "user").await;
+    assert!(first.accepts(&tokens.access).await, "it signs and verifies");
+    let kid = header_of(&tokens.access)["kid"].clone();
+    assert_ne!(kid, server_kid(), "not the tests' known secret");
+    assert_ne!(
+        kid,
+        header_of(&second.login("user", "user").await.access)["kid"],
+        "another secret for every run"
+    );
+    let elsewhere = second.get("/api/user-sample", Some(&tokens.access)).await;
+    elsewhere.assert_error(401);
+    assert_eq!(elsewhere.json()["description"], UNKNOWN_KEY);
 }
 
 /// `cargo run` in miniature: the binary serves over TCP with Rocket.toml's debug profile, the
 /// demo accounts and a ROCKET_AUTH override.
 #[test]
 fn the_binary_serves_with_environment_overrides() {
-    let server = Server::start("access_ttl_secs=2,not_a_key=1");
-    let port = server.port;
+    let server = Server::start("access_ttl_secs=2,change_poll_ms=250,not_a_key=1");
     let log = server.startup_log.clone();
 
-    let body = r#"{"username":"admin","password":"admin"}"#;
-    let (status, reply) = http(
-        port,
-        &format!(
-            "POST /api/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
+    let reply = server.post_json(
+        "/api/auth/login",
+        r#"{"username":"admin","password":"admin"}"#,
     );
     drop(server);
 
-    assert_eq!(status, 200, "{reply}");
-    let tokens: Value = serde_json::from_str(&reply).expect("JSON");
+    assert_eq!(reply.status, Status::Ok, "{}", reply.body);
+    let tokens: Value = reply.json();
     let claims = claims_of(tokens["accessToken"].as_str().expect("accessToken"));
     assert_eq!(
         claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
@@ -232,6 +187,10 @@ fn the_binary_serves_with_environment_overrides() {
     assert!(
         log.contains("auth.not_a_key"),
         "unknown keys are warned about: {log}"
+    );
+    assert!(
+        log.contains("commits are seen within 250 ms"),
+        "the change feed's bound is announced: {log}"
     );
 }
 
@@ -433,12 +392,7 @@ async fn an_ed25519_key_made_by_openssl_signs_and_is_published() {
     let tokens = app.login("user", "user").await;
 
     assert_eq!(jwks["keys"][0]["x"], OPENSSL_PUBLIC_X);
-    let header: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(tokens.access.split('.').next().expect("header"))
-            .expect("base64url"),
-    )
-    .expect("JSON");
+    let header = header_of(&tokens.access);
     assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["kid"], jwks["keys"][0]["kid"]);
     assert_eq!(

@@ -1,8 +1,11 @@
-//! `jwtapp user …` against the same database as a running server, from another process.
+//! `jwtapp user …` against the same database as a running server, from another process: what
+//! it changes reaches the server through the change feed, within the change bound.
+
+use std::time::Instant;
 
 use rocket::http::Status;
 
-use crate::helpers::{TestApp, jwtapp_cli, text};
+use crate::support::{TestApp, jwtapp_cli, text, within_change_bound};
 
 #[rocket::async_test]
 async fn a_user_added_from_the_cli_can_log_in() {
@@ -99,7 +102,7 @@ async fn passwd_replaces_the_password() {
 }
 
 #[rocket::async_test]
-async fn disable_and_enable_take_effect_on_the_running_servers_next_request() {
+async fn disable_and_enable_reach_the_running_server_within_the_change_bound() {
     let app = TestApp::spawn().await;
     let tokens = app.login("user", "user").await;
     assert_eq!(
@@ -111,9 +114,15 @@ async fn disable_and_enable_take_effect_on_the_running_servers_next_request() {
 
     let disabled = jwtapp_cli(&app.database(), &["user", "disable", "user"], None);
     assert!(disabled.status.success(), "{}", text(&disabled.stderr));
-    app.get("/api/user-sample", Some(&tokens.access))
-        .await
-        .assert_error(403);
+    let committed = Instant::now();
+    within_change_bound(
+        committed,
+        "disabled from the CLI",
+        async || app.get("/api/user-sample", Some(&tokens.access)).await,
+        |reply| reply.status != Status::Ok,
+    )
+    .await
+    .assert_error(403);
     app.post_json("/api/auth/refresh", Some(&tokens.refresh), "{}")
         .await
         .assert_error(403);
@@ -121,10 +130,16 @@ async fn disable_and_enable_take_effect_on_the_running_servers_next_request() {
 
     let enabled = jwtapp_cli(&app.database(), &["user", "enable", "user"], None);
     assert!(enabled.status.success(), "{}", text(&enabled.stderr));
-    // Disabling ended the sessions: the old tokens stay dead, a new login works.
-    app.get("/api/user-sample", Some(&tokens.access))
-        .await
-        .assert_error(401);
+    let committed = Instant::now();
+    // Disabling ended the sessions: once the enabling is seen, the old tokens are plain 401s.
+    within_change_bound(
+        committed,
+        "enabled from the CLI",
+        async || app.get("/api/user-sample", Some(&tokens.access)).await,
+        |reply| reply.status != Status::Forbidden,
+    )
+    .await
+    .assert_error(401);
     let again = app.login("user", "user").await;
     assert_eq!(
         app.get("/api/user-sample", Some(&again.access))
@@ -135,17 +150,24 @@ async fn disable_and_enable_take_effect_on_the_running_servers_next_request() {
 }
 
 #[rocket::async_test]
-async fn delete_ends_the_users_access_on_the_next_request() {
+async fn delete_ends_the_users_access_within_the_change_bound() {
     let app = TestApp::spawn().await;
     let tokens = app.login("user", "user").await;
+    assert!(app.accepts(&tokens.access).await);
 
     let deleted = jwtapp_cli(&app.database(), &["user", "delete", "user"], None);
 
     assert!(deleted.status.success(), "{}", text(&deleted.stderr));
-    app.get("/api/user-sample", Some(&tokens.access))
-        .await
-        .assert_error(403);
+    let committed = Instant::now();
     app.try_login("user", "user").await.assert_error(401);
+    within_change_bound(
+        committed,
+        "deleted from the CLI",
+        async || app.get("/api/user-sample", Some(&tokens.access)).await,
+        |reply| reply.status != Status::Ok,
+    )
+    .await
+    .assert_error(403);
     let listed = text(&jwtapp_cli(&app.database(), &["user", "list"], None).stdout);
     assert!(
         !listed.lines().any(|line| line.starts_with("user ")),

@@ -1,9 +1,8 @@
 //! CSRF protection of cookie-authenticated writes, and bad input to the page forms.
 
 use rocket::http::{ContentType, Header, Status};
-use rocket::local::asynchronous::LocalRequest;
 
-use crate::helpers::{Browser, Reply, TestApp, csrf_field, form_encode};
+use crate::support::{Browser, Reply, TestApp, csrf_field, form_post};
 
 /// A signed-in browser and its session's CSRF token, read from a page as a form would.
 async fn signed_in<'a>(app: &'a TestApp, username: &str) -> (Browser<'a>, String) {
@@ -11,13 +10,6 @@ async fn signed_in<'a>(app: &'a TestApp, username: &str) -> (Browser<'a>, String
     browser.sign_in(username, username).await;
     let token = csrf_field(&browser.get("/user-content").await.body);
     (browser, token)
-}
-
-fn form_post<'c>(app: &'c TestApp, path: &str, fields: &[(&str, &str)]) -> LocalRequest<'c> {
-    app.client
-        .post(path.to_owned())
-        .header(ContentType::Form)
-        .body(form_encode(fields))
 }
 
 #[track_caller]

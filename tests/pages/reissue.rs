@@ -1,24 +1,30 @@
 //! Transparent reissue: an access cookie that is missing, expired or about to expire is replaced
 //! from a valid refresh cookie within the same request, for pages and the API alike.
 
-use std::time::Duration;
+use std::time::Instant;
 
 use rocket::http::{ContentType, Header, Status};
 use serde_json::json;
 
-use crate::helpers::{Browser, TestApp, claims_of, csrf_field, forge, jwtapp_cli, now, text};
+use crate::support::{
+    Browser, TestApp, claims_of, csrf_field, forge, jwtapp_cli, text, within_change_bound,
+};
 
-/// An access token of `browser`'s login that expired `ago` seconds ago (signed with the test
-/// secret, exactly as the server would have).
+/// An access token of `browser`'s login that expired `ago` seconds ago by the app's clock
+/// (signed with the test secret, exactly as the server would have).
 fn expired_access(browser: &Browser<'_>, ago: u64) -> String {
     access_with_left(browser, -(ago as i64), 900)
 }
 
 /// An access token of `browser`'s login, `lifetime` seconds long, with `left` seconds to go
-/// (negative: expired that long ago).
+/// (negative: expired that long ago) by the app's clock.
 fn access_with_left(browser: &Browser<'_>, left: i64, lifetime: u64) -> String {
     let refresh = claims_of(&browser.cookie("jwtapp_refresh").expect("refresh cookie"));
-    let exp = now().checked_add_signed(left).expect("a time after 1970");
+    let exp = browser
+        .app
+        .now()
+        .checked_add_signed(left)
+        .expect("a time after 1970");
     forge(&json!({
         "sub": refresh["sub"], "sid": refresh["sid"], "iat": exp - lifetime,
         "nbf": exp - lifetime, "exp": exp, "jti": format!("left-{left}"), "typ": "access",
@@ -28,17 +34,13 @@ fn access_with_left(browser: &Browser<'_>, left: i64, lifetime: u64) -> String {
 
 #[rocket::async_test]
 async fn an_expired_access_cookie_is_reissued_and_the_page_renders() {
-    // A two-second access lifetime: the real thing, no forged tokens.
-    let app = TestApp::spawn_with(|f| {
-        f.merge(("auth.access_ttl_secs", 2))
-            .merge(("auth.leeway_secs", 0))
-    })
-    .await;
+    // The real thing, no forged tokens: the access token the login set simply runs out.
+    let app = TestApp::spawn_with(|f| f.merge(("auth.leeway_secs", 0))).await;
     let browser = Browser::new(&app);
     browser.sign_in("user", "user").await;
     let first = browser.cookie("jwtapp_access").unwrap();
     let refresh = browser.cookie("jwtapp_refresh").unwrap();
-    rocket::tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.clock().advance(901);
 
     let page = browser.get("/user-content").await;
     assert_eq!(page.status, Status::Ok, "{}", page.body);
@@ -49,15 +51,12 @@ async fn an_expired_access_cookie_is_reissued_and_the_page_renders() {
     assert_ne!(reissued.value, first);
     assert!(reissued.has("httponly"));
     assert_eq!(reissued.attribute("path"), Some("/"));
-    assert!(
-        reissued.max_age().unwrap() <= 2,
-        "Max-Age {:?}",
-        reissued.max_age()
-    );
+    assert_eq!(reissued.max_age(), Some(900), "a whole new access lifetime");
     let claims = claims_of(&reissued.value);
     assert_eq!(claims["sid"], claims_of(&first)["sid"], "same login");
-    assert!(claims["exp"].as_u64().unwrap() > now());
-    // The refresh cookie is rotated: a successor of the same login, with the same end.
+    assert_eq!(claims["exp"].as_u64().unwrap(), app.now() + 900);
+    // The refresh cookie is rotated: a successor of the same login, with the same end, and a
+    // cookie that lives only as long as the login has left.
     let rotated = page
         .set_cookie("jwtapp_refresh")
         .expect("a rotated refresh cookie");
@@ -67,6 +66,7 @@ async fn an_expired_access_cookie_is_reissued_and_the_page_renders() {
     assert_eq!(new["sid"], old["sid"]);
     assert_eq!(new["exp"], old["exp"], "rotation never extends the login");
     assert_ne!(new["jti"], old["jti"]);
+    assert_eq!(rotated.max_age(), Some(2_592_000 - 901));
     assert_eq!(browser.cookie("jwtapp_refresh").unwrap(), rotated.value);
     // And the next request uses the new cookie without reissuing again.
     let page = browser.get("/").await;
@@ -109,7 +109,10 @@ async fn an_access_cookie_about_to_expire_is_reissued_early() {
         let page = browser.get("/").await;
         assert_eq!(page.status, Status::Ok);
         let reissued = page.set_cookie("jwtapp_access").expect("reissued");
-        assert!(claims_of(&reissued.value)["exp"].as_u64().unwrap() >= now() + 890);
+        assert_eq!(
+            claims_of(&reissued.value)["exp"].as_u64().unwrap(),
+            app.now() + 900
+        );
     }
 }
 
@@ -244,19 +247,27 @@ async fn a_bad_refresh_cookie_next_to_a_valid_access_cookie_does_not_sign_out() 
     assert!(page.set_cookie("jwtapp_access").is_none());
 }
 
+/// A user disabled or deleted while signed in is sent to the login page, with every session
+/// cookie deleted: on the very next page after an administrator's change on the users page, and
+/// within the change bound after a `jwtapp user` command of another process.
 #[rocket::async_test]
 async fn a_disabled_or_deleted_user_is_sent_to_login_on_the_next_page() {
     let app = TestApp::spawn().await;
-    // Each case: the CLI action, whether the access cookie must be reissued, and the path.
+    let admin = Browser::new(&app);
+    admin.sign_in("admin", "admin").await;
+    // Each case: who acts and how, whether the access cookie must be reissued, and the path.
     let cases = [
-        ("disable", false, "/user-content"),
-        ("disable", true, "/user-content"),
-        ("delete", false, "/user-content"),
-        ("delete", true, "/user-content"),
-        ("disable", true, "/api/auth/info"),
-        ("delete", true, "/api/auth/info"),
+        ("page", "disable", false, "/user-content"),
+        ("page", "disable", true, "/user-content"),
+        ("page", "disable", true, "/api/auth/info"),
+        ("cli", "disable", false, "/user-content"),
+        ("cli", "disable", true, "/user-content"),
+        ("cli", "delete", false, "/user-content"),
+        ("cli", "delete", true, "/user-content"),
+        ("cli", "disable", true, "/api/auth/info"),
+        ("cli", "delete", true, "/api/auth/info"),
     ];
-    for (i, (action, expired, path)) in cases.into_iter().enumerate() {
+    for (i, (by, action, expired, path)) in cases.into_iter().enumerate() {
         let name = format!("{action}-me-{i}");
         let out = jwtapp_cli(
             &app.database(),
@@ -266,15 +277,49 @@ async fn a_disabled_or_deleted_user_is_sent_to_login_on_the_next_page() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         let browser = Browser::new(&app);
         browser.sign_in(&name, "long-password").await;
+        // A page first, so that what the app knows of this user and login is cached.
         assert_eq!(browser.get("/").await.status, Status::Ok);
+        let access = browser.cookie("jwtapp_access").unwrap();
+        let refresh = browser.cookie("jwtapp_refresh").unwrap();
+        let expired_token = expired_access(&browser, 30);
+        let case = format!("{action} by {by}, expired access cookie: {expired}, {path}");
 
-        let out = jwtapp_cli(&app.database(), &["user", action, &name], None);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        if expired {
-            browser.set("jwtapp_access", &expired_access(&browser, 30));
-        }
-        let reply = browser.get(path).await;
-        let case = format!("{action}, expired access cookie: {expired}, {path}");
+        let reply = if by == "page" {
+            let done = admin.administer(&name, action).await;
+            assert_eq!(done.status, Status::Ok, "{case}: {}", done.body);
+            if expired {
+                browser.set("jwtapp_access", &expired_token);
+            }
+            browser.get(path).await
+        } else {
+            let out = jwtapp_cli(&app.database(), &["user", action, &name], None);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let committed = Instant::now();
+            // Until the app has seen the change, the browser keeps the cookies it had. Before
+            // its cached statuses are stale, a reissue may already find the login ended in the
+            // database: a 401, a refusal too.
+            let mut before = Vec::new();
+            let reply = within_change_bound(
+                committed,
+                &case,
+                async || {
+                    let access = if expired { &expired_token } else { &access };
+                    browser.set("jwtapp_access", access);
+                    browser.set("jwtapp_refresh", &refresh);
+                    let reply = browser.get(path).await;
+                    before.push(reply.status.code);
+                    reply
+                },
+                |reply| reply.status == Status::Forbidden || reply.status == Status::SeeOther,
+            )
+            .await;
+            before.pop();
+            assert!(
+                before.iter().all(|s| [200, 401].contains(s)),
+                "{case}: {before:?}"
+            );
+            reply
+        };
         if path.starts_with("/api") {
             reply.assert_error(403);
         } else {
@@ -372,7 +417,11 @@ async fn concurrent_requests_with_the_same_expired_cookie_all_succeed() {
         // A real, current token of the same login, which the server accepts.
         let claims = claims_of(&reissued);
         assert_eq!(claims["sid"], sid, "request {i}");
-        assert!(claims["exp"].as_u64().unwrap() > now(), "request {i}");
+        assert_eq!(
+            claims["exp"].as_u64().unwrap(),
+            app.now() + 900,
+            "request {i}"
+        );
         tokens.push(reissued);
     }
     for token in tokens.iter().step_by(8) {

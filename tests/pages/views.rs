@@ -2,7 +2,7 @@
 
 use rocket::http::{ContentType, Header, Status};
 
-use crate::helpers::{Browser, TestApp, csrf_field};
+use crate::support::{Browser, TestApp, base_figment, csrf_field, form_encode};
 
 /// Every page that needs a signed-in user, with its method.
 const SIGNED_IN_PAGES: &[(&str, &str)] = &[
@@ -581,7 +581,7 @@ async fn a_wrong_method_on_a_page_is_a_405_page_with_allow() {
 #[rocket::async_test]
 async fn the_flow_works_with_rockets_tracked_client() {
     let dir = tempfile::tempdir().unwrap();
-    let figment = crate::helpers::base_figment(dir.path()).merge(("auth.cookie_secure", true));
+    let figment = base_figment(dir.path()).merge(("auth.cookie_secure", true));
     let client = rocket::local::asynchronous::Client::tracked(jwtapp::rocket(figment))
         .await
         .unwrap();
@@ -596,7 +596,7 @@ async fn the_flow_works_with_rockets_tracked_client() {
     let reply = client
         .post("/login")
         .header(ContentType::Form)
-        .body(crate::helpers::form_encode(&[
+        .body(form_encode(&[
             ("username", "admin"),
             ("password", "admin"),
             ("csrf_token", &token),
@@ -614,7 +614,7 @@ async fn the_flow_works_with_rockets_tracked_client() {
     let reply = client
         .post("/logout")
         .header(ContentType::Form)
-        .body(crate::helpers::form_encode(&[("csrf_token", &token)]))
+        .body(form_encode(&[("csrf_token", &token)]))
         .dispatch()
         .await;
     assert_eq!(reply.status(), Status::SeeOther);

@@ -2,35 +2,20 @@
 //! cross-site lockout, look-alike usernames, unbounded sessions, parallel logins, the Bearer
 //! rule, the scheme of `Origin`, `_method` overrides, HSTS, and the traps of a release start.
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use futures::future::join_all;
 use rocket::http::{ContentType, Header, Status};
 use serde_json::json;
 
-use crate::helpers::{
-    Browser, Reply, SECRET, Server, TestApp, csrf_field, form_encode, jwtapp_cli, text,
+use crate::support::{
+    Browser, Reply, SECRET, SESSION_ENDED, Server, TestApp, address, csrf_field, form_encode,
+    jwtapp_cli, run_binary as run, text, within_change_bound,
 };
-
-fn address(last: u8) -> SocketAddr {
-    SocketAddr::from(([192, 0, 2, last], 40000))
-}
 
 fn credentials(username: &str, password: &str) -> String {
     json!({"username": username, "password": password}).to_string()
-}
-
-/// A JSON login from `from`, as curl or the Angular client sends it.
-async fn login_from(app: &TestApp, from: SocketAddr, username: &str, password: &str) -> Reply {
-    let request = app
-        .client
-        .post("/api/auth/login")
-        .header(ContentType::JSON)
-        .remote(from)
-        .body(credentials(username, password));
-    app.send(request).await
 }
 
 // ----- 1. a foreign page locking its visitors out -----
@@ -90,7 +75,7 @@ async fn a_foreign_page_cannot_spend_its_visitors_login_budget() {
     }
 
     // The visitor still logs in, on the API and on the page.
-    let reply = login_from(&app, address(1), "user", "user").await;
+    let reply = app.login_from(address(1), "user", "user").await;
     assert_eq!(reply.status, Status::Ok, "{}", reply.body);
     let browser = Browser::new(&app);
     let page = browser.get("/login").await;
@@ -251,11 +236,11 @@ async fn look_alike_usernames_are_one_account() {
 
     // And every spelling shares one throttling budget.
     for spelling in ["VictimX", "victimX", "VICTIMX", "victimx", "Victimx"] {
-        login_from(&app, address(7), spelling, "guess")
+        app.login_from(address(7), spelling, "guess")
             .await
             .assert_error(401);
     }
-    login_from(&app, address(7), "victimx", "victim's password")
+    app.login_from(address(7), "victimx", "victim's password")
         .await
         .assert_error(429);
 }
@@ -300,38 +285,39 @@ fn an_existing_clash_is_reported_and_neither_account_logs_in_until_renamed() {
     assert!(log.contains("\"user\" and \"USER\""), "{log}");
     assert!(log.contains("jwtapp user rename"), "{log}");
     let login = |name: &str| {
-        let body = credentials(name, "user");
-        http_post(server.port, "/api/auth/login", &body)
+        server
+            .post_json("/api/auth/login", &credentials(name, "user"))
+            .status
+            .code
     };
-    assert_eq!(login("user").0, 401);
-    assert_eq!(login("USER").0, 401);
+    assert_eq!(login("user"), 401);
+    assert_eq!(login("USER"), 401);
 
-    let renamed = Command::new(env!("CARGO_BIN_EXE_jwtapp"))
-        .args(["user", "rename", "USER", "user2"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env(
-            "ROCKET_AUTH",
-            format!("{{database={:?}}}", db.display().to_string()),
-        )
-        .env("ROCKET_LOG_LEVEL", "off")
-        .stdin(Stdio::null())
-        .output()
-        .expect("rename");
+    let renamed = jwtapp_cli(&db, &["user", "rename", "USER", "user2"], None);
     assert!(renamed.status.success(), "{}", text(&renamed.stderr));
-    assert_eq!(login("user").0, 200);
-    assert_eq!(login("user2").0, 200);
+    assert_eq!(login("user"), 200);
+    assert_eq!(login("user2"), 200);
 }
 
 #[rocket::async_test]
 async fn renaming_a_user_keeps_the_account_and_ends_its_sessions() {
     let app = TestApp::spawn().await;
     let tokens = app.login("user", "user").await;
+    assert!(app.accepts(&tokens.access).await);
     let out = jwtapp_cli(&app.database(), &["user", "rename", "user", "Ursula"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let committed = Instant::now();
 
-    app.get("/api/auth/info", Some(&tokens.access))
-        .await
-        .assert_error(403);
+    // The tokens name the old spelling: their sessions ended (401), the account lives on.
+    let reply = within_change_bound(
+        committed,
+        "renamed from the CLI",
+        async || app.get("/api/auth/info", Some(&tokens.access)).await,
+        |reply| reply.status != Status::Ok,
+    )
+    .await;
+    reply.assert_error(401);
+    assert_eq!(reply.json()["description"], SESSION_ENDED);
     app.try_login("user", "user").await.assert_error(401);
     let tokens = app.login("ursula", "user").await;
     let info = app.get("/api/auth/info", Some(&tokens.access)).await;
@@ -389,7 +375,7 @@ async fn a_session_that_is_used_is_kept_over_older_unused_ones() {
     let second = app.login("user", "user").await;
     // A second later the first login is used again (a refresh), so the second is the least
     // recently used.
-    rocket::tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.clock().advance(1);
     let refreshed = app
         .send(app.client.post("/api/auth/refresh").header(Header::new(
             "Authorization",
@@ -413,7 +399,7 @@ async fn a_session_that_is_used_is_kept_over_older_unused_ones() {
 async fn concurrent_logins_with_the_right_password_all_succeed() {
     let app = TestApp::spawn().await;
     for n in [10, 20, 50] {
-        let replies = join_all((0..n).map(|_| login_from(&app, address(3), "user", "user"))).await;
+        let replies = join_all((0..n).map(|_| app.login_from(address(3), "user", "user"))).await;
         let ok = replies.iter().filter(|r| r.status == Status::Ok).count();
         assert_eq!(ok, n, "{n} concurrent logins");
     }
@@ -422,7 +408,7 @@ async fn concurrent_logins_with_the_right_password_all_succeed() {
 #[rocket::async_test]
 async fn concurrent_guesses_evaluate_only_the_passwords_the_budget_has_left() {
     let app = TestApp::spawn().await;
-    login_from(&app, address(4), "user", "guess 0")
+    app.login_from(address(4), "user", "guess 0")
         .await
         .assert_error(401);
     // Four failures are left: exactly four guesses are checked, the other sixteen get 429.
@@ -430,13 +416,13 @@ async fn concurrent_guesses_evaluate_only_the_passwords_the_budget_has_left() {
     let replies = join_all(
         guesses
             .iter()
-            .map(|guess| login_from(&app, address(4), "user", guess)),
+            .map(|guess| app.login_from(address(4), "user", guess)),
     )
     .await;
     let unauthorized = replies.iter().filter(|r| r.status.code == 401).count();
     let throttled = replies.iter().filter(|r| r.status.code == 429).count();
     assert_eq!((unauthorized, throttled), (4, 16));
-    login_from(&app, address(4), "user", "user")
+    app.login_from(address(4), "user", "user")
         .await
         .assert_error(429);
 }
@@ -616,56 +602,20 @@ async fn hsts_is_sent_with_secure_cookies_and_can_be_turned_off() {
 
 // ----- release traps -----
 
-/// A plain HTTP/1.1 request to the server; the status and body.
-fn http_post(port: u16, path: &str, body: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
 #[test]
 fn a_release_server_refuses_the_demo_accounts_of_an_earlier_debug_run() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("jwtapp.sqlite3");
     let debug = Server::try_start(&db, "debug", "").expect("debug start");
-    assert_eq!(
-        http_post(
-            debug.port,
-            "/api/auth/login",
-            &credentials("admin", "admin")
-        )
-        .0,
-        200
-    );
+    let reply = debug.post_json("/api/auth/login", &credentials("admin", "admin"));
+    assert_eq!(reply.status, Status::Ok, "{}", reply.body);
     drop(debug);
 
     let release =
         Server::try_start(&db, "release", &format!("secret={SECRET:?}")).expect("release start");
     for (name, password) in [("admin", "admin"), ("user", "user")] {
-        let (status, body) = http_post(
-            release.port,
-            "/api/auth/login",
-            &credentials(name, password),
-        );
-        assert_eq!(status, 401, "{name}: {body}");
+        let reply = release.post_json("/api/auth/login", &credentials(name, password));
+        assert_eq!(reply.status, Status::Unauthorized, "{name}: {}", reply.body);
     }
     let log = &release.startup_log;
     assert!(log.contains("demo account"), "{log}");
@@ -685,15 +635,8 @@ fn demo_passwords_made_by_an_older_jwtapp_are_recognised_and_a_new_password_ends
 
     let release =
         Server::try_start(&db, "release", &format!("secret={SECRET:?}")).expect("release start");
-    assert_eq!(
-        http_post(
-            release.port,
-            "/api/auth/login",
-            &credentials("admin", "admin")
-        )
-        .0,
-        401
-    );
+    let reply = release.post_json("/api/auth/login", &credentials("admin", "admin"));
+    assert_eq!(reply.status, Status::Unauthorized, "{}", reply.body);
     drop(release);
 
     // An administrator who gives the account a password of their own makes it a real account.
@@ -705,33 +648,11 @@ fn demo_passwords_made_by_an_older_jwtapp_are_recognised_and_a_new_password_ends
     assert!(out.status.success(), "{}", text(&out.stderr));
     let release =
         Server::try_start(&db, "release", &format!("secret={SECRET:?}")).expect("release start");
-    assert_eq!(
-        http_post(
-            release.port,
-            "/api/auth/login",
-            &credentials("admin", "a private password")
-        )
-        .0,
-        200
+    let reply = release.post_json(
+        "/api/auth/login",
+        &credentials("admin", "a private password"),
     );
-}
-
-/// Runs `jwtapp ARGS` from the package root with these `ROCKET_*` variables.
-fn run(args: &[&str], env: &[(&str, String)]) -> (bool, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_jwtapp"));
-    command
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("ROCKET_PORT", "0")
-        .stdin(Stdio::null());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let out = command.output().expect("run jwtapp");
-    (
-        out.status.success(),
-        format!("{}{}", text(&out.stdout), text(&out.stderr)),
-    )
+    assert_eq!(reply.status, Status::Ok, "{}", reply.body);
 }
 
 #[test]

@@ -13,10 +13,9 @@ use rocket::figment::Figment;
 use rocket::http::Status;
 use serde_json::{Value, json};
 
-use crate::helpers::{SECRET, TestApp, Tokens, server_kid};
 use crate::support::{
-    BAD_ALGORITHM, BAD_SIGNATURE, Ed25519Key, MALFORMED, Sign, UNKNOWN_KEY, assert_ok,
-    assert_refused, good_claims, header_of, signed,
+    BAD_ALGORITHM, BAD_SIGNATURE, Ed25519Key, MALFORMED, SECRET, Sign, TestApp, Tokens,
+    UNKNOWN_KEY, assert_ok, assert_refused, good_claims, header_of, server_kid, signed,
 };
 use jwtapp::auth::{
     KeyRing, KeySettings, Pem, SigningAlgorithm, TokenKeys, TokenSettings, TokenType, hs256_key_id,
@@ -38,9 +37,7 @@ fn eddsa(figment: Figment, key: &Ed25519Key) -> Figment {
 }
 
 async fn refresh(app: &TestApp, refresh_token: &str) -> (Status, Value) {
-    let reply = app
-        .post_json("/api/auth/refresh", Some(refresh_token), "{}")
-        .await;
+    let reply = app.refresh(refresh_token).await;
     let body = reply.json();
     (reply.status, body)
 }
@@ -72,7 +69,7 @@ async fn tokens_carry_the_kid_of_the_signing_key() {
 async fn odd_or_unknown_kids_are_refused_before_any_key_is_tried() {
     let app = TestApp::spawn().await;
     let user = app.login("user", "user").await;
-    let claims = good_claims(&user.access);
+    let claims = good_claims(&app, &user.access);
 
     let kids = [
         json!("../../etc/passwd"),
@@ -122,7 +119,7 @@ async fn assert_header_keys_ignored(app: &TestApp, user: &Tokens, our_kid: &str,
     let attacker = Ed25519Key::generate();
     let attacker_secret = b"attacker-secret-attacker-secret-attacker-secret";
     let attacker_oct = json!({"kty": "oct", "k": URL_SAFE_NO_PAD.encode(attacker_secret)});
-    let claims = good_claims(&user.access);
+    let claims = good_claims(app, &user.access);
     let (ed_with_our_kid, hs_with_our_kid) = if eddsa {
         (BAD_SIGNATURE, BAD_ALGORITHM)
     } else {
@@ -395,7 +392,7 @@ async fn an_ed25519_public_key_is_never_an_hmac_secret() {
     })
     .await;
     let user = app.login("user", "user").await;
-    let claims = good_claims(&user.access);
+    let claims = good_claims(&app, &user.access);
 
     // The classic confusion: relabel to HS256 and use the public key, which anyone can fetch
     // from the JWK Set, as the HMAC secret; in every form it is published or stored in.

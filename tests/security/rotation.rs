@@ -1,12 +1,11 @@
 //! Refresh-token rotation with reuse detection, family lifetimes, and the cookie flow.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use rocket::http::Status;
+use rocket::http::{Cookie, Header, Status};
 use serde_json::Value;
 
-use crate::helpers::{Browser, TestApp, Tokens, claims_of, now};
+use crate::support::{Browser, Reply, TestApp, Tokens, claims_of, sleep_until_second};
 
 /// An app whose API rotates refresh tokens, with the given grace window.
 async fn rotating_app(grace: u64) -> TestApp {
@@ -17,8 +16,8 @@ async fn rotating_app(grace: u64) -> TestApp {
     .await
 }
 
-async fn refresh(app: &TestApp, token: &str) -> crate::helpers::Reply {
-    app.post_json("/api/auth/refresh", Some(token), "{}").await
+async fn refresh(app: &TestApp, token: &str) -> Reply {
+    app.refresh(token).await
 }
 
 /// Refreshes and returns the new pair, asserting success.
@@ -43,10 +42,6 @@ fn assert_same_login(a: &str, b: &str) {
     assert_eq!(claims_of(a)["sid"], claims_of(b)["sid"]);
 }
 
-async fn works(app: &TestApp, access: &str) -> bool {
-    app.get("/api/user-sample", Some(access)).await.status == Status::Ok
-}
-
 #[rocket::async_test]
 async fn without_api_rotation_the_refresh_answer_is_the_original_shape() {
     let app = TestApp::spawn().await;
@@ -57,7 +52,7 @@ async fn without_api_rotation_the_refresh_answer_is_the_original_shape() {
         let body = reply.json();
         let keys: Vec<&String> = body.as_object().expect("object").keys().collect();
         assert_eq!(keys, ["accessToken"], "the Angular client's shape");
-        assert!(works(&app, body["accessToken"].as_str().unwrap()).await);
+        assert!(app.accepts(body["accessToken"].as_str().unwrap()).await);
     }
 }
 
@@ -75,22 +70,26 @@ async fn a_refresh_rotates_the_token_and_the_parent_is_used_up() {
         "rotation never extends the family"
     );
     assert_eq!(child["typ"], "refresh");
-    assert!(works(&app, &next.access).await);
+    assert!(app.accepts(&next.access).await);
 
     // The successor rotates in turn; the parent is spent.
     let third = rotate(&app, &next.refresh).await;
-    assert!(works(&app, &third.access).await);
+    assert!(app.accepts(&third.access).await);
 }
 
 #[rocket::async_test]
 async fn reuse_after_the_grace_window_revokes_the_whole_family() {
-    let app = rotating_app(1).await;
+    let app = rotating_app(10).await;
     let login = app.login("user", "user").await;
     let other = app.login("user", "user").await;
     let next = rotate(&app, &login.refresh).await;
-    rocket::tokio::time::sleep(Duration::from_millis(1100)).await;
 
-    // The spent parent comes back: theft.
+    // To the last second of the window, the parent gets the same successor back.
+    app.clock().advance(9);
+    assert_eq!(rotate(&app, &login.refresh).await.refresh, next.refresh);
+
+    // A second later the spent parent is a copy: theft.
+    app.clock().advance(1);
     let reply = refresh(&app, &login.refresh).await;
     reply.assert_error(401);
     assert!(
@@ -109,9 +108,30 @@ async fn reuse_after_the_grace_window_revokes_the_whole_family() {
     }
     refresh(&app, &next.refresh).await.assert_error(401);
     // Another login of the same user is not touched.
-    assert!(works(&app, &other.access).await);
+    assert!(app.accepts(&other.access).await);
     let fresh = rotate(&app, &other.refresh).await;
-    assert!(works(&app, &fresh.access).await);
+    assert!(app.accepts(&fresh.access).await);
+}
+
+/// The one real-time test of the grace window: on the system clock, a one-second window is
+/// over once the second of the rotation is.
+#[rocket::async_test]
+async fn the_grace_window_runs_by_the_system_clock() {
+    let app = TestApp::spawn_on_system_clock(|f| {
+        f.merge(("auth.api_refresh_rotation", true))
+            .merge(("auth.refresh_grace_secs", 1))
+    })
+    .await;
+    let login = app.login("user", "user").await;
+    let next = rotate(&app, &login.refresh).await;
+    let rotated_at = claims_of(&next.refresh)["iat"].as_u64().unwrap();
+
+    sleep_until_second(rotated_at + 1).await;
+
+    let reply = refresh(&app, &login.refresh).await;
+    reply.assert_error(401);
+    assert!(reply.body.contains("already used"), "{}", reply.body);
+    refresh(&app, &next.refresh).await.assert_error(401);
 }
 
 #[rocket::async_test]
@@ -123,7 +143,7 @@ async fn with_no_grace_window_the_parent_is_reuse_at_once() {
     app.get("/api/user-sample", Some(&next.access))
         .await
         .assert_error(401);
-    assert!(works(&app, &app.login("user", "user").await.access).await);
+    assert!(app.accepts(&app.login("user", "user").await.access).await);
 }
 
 #[rocket::async_test]
@@ -137,11 +157,11 @@ async fn inside_the_window_the_parent_gets_the_same_successor() {
         "the same successor, not a third token"
     );
     assert_same_login(&again.access, &next.access);
-    assert!(works(&app, &again.access).await);
-    assert!(works(&app, &next.access).await);
+    assert!(app.accepts(&again.access).await);
+    assert!(app.accepts(&next.access).await);
     // The family goes on from that successor.
     let third = rotate(&app, &next.refresh).await;
-    assert!(works(&app, &third.access).await);
+    assert!(app.accepts(&third.access).await);
 }
 
 #[rocket::async_test]
@@ -165,14 +185,14 @@ async fn twenty_concurrent_refreshes_of_one_token_all_succeed_with_one_successor
     }
     assert_eq!(successors.len(), 1, "exactly one successor: {successors:?}");
     for access in &accesses {
-        assert!(works(&app, access).await, "every access token is valid");
+        assert!(app.accepts(access).await, "every access token is valid");
     }
     let successor = successors.into_iter().next().unwrap();
     assert_ne!(
         claims_of(&successor)["jti"],
         claims_of(&login.refresh)["jti"]
     );
-    assert!(works(&app, &rotate(&app, &successor).await.access).await);
+    assert!(app.accepts(&rotate(&app, &successor).await.access).await);
 }
 
 #[rocket::async_test]
@@ -186,55 +206,99 @@ async fn a_grandparent_inside_the_window_is_reuse() {
         .await
         .assert_error(401);
     refresh(&app, &grandchild.refresh).await.assert_error(401);
-    assert!(works(&app, &app.login("user", "user").await.access).await);
+    assert!(app.accepts(&app.login("user", "user").await.access).await);
 }
 
 #[rocket::async_test]
 async fn a_family_ends_at_its_absolute_lifetime_however_often_it_rotates() {
     let app = TestApp::spawn_with(|f| {
         f.merge(("auth.api_refresh_rotation", true))
-            .merge(("auth.access_ttl_secs", 1))
-            .merge(("auth.refresh_ttl_secs", 3))
+            .merge(("auth.refresh_ttl_secs", 3600))
             .merge(("auth.leeway_secs", 0))
     })
     .await;
     let login = app.login("user", "user").await;
     let end = claims_of(&login.refresh)["exp"].as_u64().unwrap();
+    assert_eq!(end, app.now() + 3600);
     let mut current = login.refresh.clone();
-    while now() + 1 < end {
-        rocket::tokio::time::sleep(Duration::from_millis(700)).await;
+    while app.now() + 800 < end {
+        app.clock().advance(800);
         let next = rotate(&app, &current).await;
         assert_eq!(claims_of(&next.refresh)["exp"].as_u64().unwrap(), end);
         assert!(claims_of(&next.access)["exp"].as_u64().unwrap() <= end);
         current = next.refresh;
     }
-    while now() <= end {
-        rocket::tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    refresh(&app, &current).await.assert_error(401);
-    assert!(works(&app, &app.login("user", "user").await.access).await);
+    // In the last second the family still rotates, and its access token ends with it.
+    app.clock().set(end - 1);
+    let last = rotate(&app, &current).await;
+    assert_eq!(claims_of(&last.access)["exp"].as_u64().unwrap(), end);
+    app.clock().advance(1);
+    refresh(&app, &last.refresh).await.assert_error(401);
+    assert!(app.accepts(&app.login("user", "user").await.access).await);
+}
+
+/// The one real-time test of the absolute lifetime: on the system clock, a login of one second
+/// cannot be refreshed once that second is over.
+#[rocket::async_test]
+async fn the_absolute_lifetime_runs_by_the_system_clock() {
+    let app = TestApp::spawn_on_system_clock(|f| {
+        f.merge(("auth.access_ttl_secs", 1))
+            .merge(("auth.refresh_ttl_secs", 1))
+    })
+    .await;
+    let login = app.login("user", "user").await;
+    let end = claims_of(&login.refresh)["exp"].as_u64().unwrap();
+
+    sleep_until_second(end).await;
+
+    refresh(&app, &login.refresh).await.assert_error(401);
 }
 
 #[rocket::async_test]
 async fn a_family_not_used_for_the_idle_timeout_ends() {
     let app = TestApp::spawn_with(|f| {
         f.merge(("auth.api_refresh_rotation", true))
-            .merge(("auth.refresh_idle_secs", 2))
+            .merge(("auth.refresh_idle_secs", 3600))
     })
     .await;
     let busy = app.login("user", "user").await;
     let idle = app.login("user", "user").await;
-    // One family keeps refreshing; the other sits.
+    let nearly = app.login("user", "user").await;
+    // One family keeps refreshing; the others sit.
     let mut current = busy.refresh.clone();
     for _ in 0..3 {
-        rocket::tokio::time::sleep(Duration::from_millis(900)).await;
+        app.clock().advance(1199);
         current = rotate(&app, &current).await.refresh;
     }
+    // 3599 s without use: still a live family. 3600: ended.
+    app.clock().advance(2);
+    let woken = rotate(&app, &nearly.refresh).await;
+    app.clock().advance(1);
     refresh(&app, &idle.refresh).await.assert_error(401);
     app.get("/api/user-sample", Some(&idle.access))
         .await
         .assert_error(401);
-    assert!(works(&app, &rotate(&app, &current).await.access).await);
+    assert!(app.accepts(&rotate(&app, &current).await.access).await);
+    assert!(
+        app.accepts(&rotate(&app, &woken.refresh).await.access)
+            .await
+    );
+}
+
+/// The one real-time test of the idle timeout: on the system clock, a login not used for one
+/// second has ended.
+#[rocket::async_test]
+async fn the_idle_timeout_runs_by_the_system_clock() {
+    let app = TestApp::spawn_on_system_clock(|f| f.merge(("auth.refresh_idle_secs", 1))).await;
+    let login = app.login("user", "user").await;
+    let used_at = claims_of(&login.refresh)["iat"].as_u64().unwrap();
+
+    sleep_until_second(used_at + 1).await;
+
+    refresh(&app, &login.refresh).await.assert_error(401);
+    app.get("/api/user-sample", Some(&login.access))
+        .await
+        .assert_error(401);
 }
 
 #[rocket::async_test]
@@ -242,7 +306,7 @@ async fn logout_revokes_the_familys_access_tokens_at_once() {
     let app = TestApp::spawn().await;
     let login = app.login("user", "user").await;
     let other = app.login("user", "user").await;
-    assert!(works(&app, &login.access).await);
+    assert!(app.accepts(&login.access).await);
     let reply = app
         .post_json("/api/auth/logout", Some(&login.refresh), "{}")
         .await;
@@ -251,7 +315,7 @@ async fn logout_revokes_the_familys_access_tokens_at_once() {
         .await
         .assert_error(401);
     refresh(&app, &login.refresh).await.assert_error(401);
-    assert!(works(&app, &other.access).await);
+    assert!(app.accepts(&other.access).await);
 }
 
 // ----- the cookie flow -----
@@ -265,14 +329,15 @@ async fn expired_access_browser(app: &TestApp) -> Browser<'_> {
 
 #[rocket::async_test]
 async fn the_cookie_flow_always_rotates_and_a_replayed_cookie_after_the_window_ends_the_login() {
-    let app = TestApp::spawn_with(|f| f.merge(("auth.refresh_grace_secs", 1))).await;
+    let app = TestApp::spawn().await;
     let browser = expired_access_browser(&app).await;
     let stolen = browser.cookie("jwtapp_refresh").unwrap();
     let page = browser.get("/").await;
     assert_eq!(page.status, Status::Ok);
     let rotated = browser.cookie("jwtapp_refresh").unwrap();
     assert_ne!(rotated, stolen);
-    rocket::tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Past the grace window (10 s).
+    app.clock().advance(10);
 
     // The thief replays the old refresh cookie: refused, and the victim's login ends too.
     let thief = Browser::new(&app);
@@ -295,8 +360,8 @@ async fn twenty_parallel_page_requests_reissuing_from_one_cookie_all_render() {
     let refresh = browser.cookie("jwtapp_refresh").unwrap();
     let requests = (0..20).map(|_| {
         let mut request = app.client.get("/user-content");
-        request = request.cookie(rocket::http::Cookie::new("jwtapp_refresh", refresh.clone()));
-        async { crate::helpers::reply(request.dispatch().await).await }
+        request = request.cookie(Cookie::new("jwtapp_refresh", refresh.clone()));
+        async { Reply::read(request.dispatch().await).await }
     });
     let replies = futures::future::join_all(requests).await;
     let mut successors = std::collections::BTreeSet::new();
@@ -322,12 +387,12 @@ async fn the_api_refresh_by_cookie_rotates_and_keeps_the_refresh_token_out_of_th
     let request = app
         .client
         .post("/api/auth/refresh")
-        .header(rocket::http::Header::new("X-CSRF-Token", csrf));
+        .header(Header::new("X-CSRF-Token", csrf));
     let reply = browser.send(request).await;
     assert_eq!(reply.status, Status::Ok, "{}", reply.body);
     let body: Value = reply.json();
     assert!(body.get("refreshToken").is_none(), "{body}");
-    assert!(works(&app, body["accessToken"].as_str().unwrap()).await);
+    assert!(app.accepts(body["accessToken"].as_str().unwrap()).await);
     assert_ne!(browser.cookie("jwtapp_refresh").unwrap(), old);
 }
 
@@ -368,5 +433,5 @@ async fn without_api_rotation_a_replayed_parent_gets_no_refresh_token() {
     let body = reply.json();
     let keys: Vec<&String> = body.as_object().expect("object").keys().collect();
     assert_eq!(keys, ["accessToken"]);
-    assert!(works(&app, body["accessToken"].as_str().unwrap()).await);
+    assert!(app.accepts(body["accessToken"].as_str().unwrap()).await);
 }

@@ -1,28 +1,12 @@
 //! Login throttling: per username and address, per address, the same for unknown usernames,
 //! on the page and the API alike.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
-use rocket::http::{ContentType, Status};
+use rocket::http::{ContentType, Header, Status};
 use serde_json::json;
 
-use crate::helpers::{Browser, Reply, TestApp, csrf_field, form_encode};
-
-fn address(last: u8) -> SocketAddr {
-    SocketAddr::from(([192, 0, 2, last], 40000))
-}
-
-async fn login_from(app: &TestApp, from: SocketAddr, username: &str, password: &str) -> Reply {
-    let body = json!({"username": username, "password": password}).to_string();
-    let request = app
-        .client
-        .post("/api/auth/login")
-        .header(ContentType::JSON)
-        .remote(from)
-        .body(body);
-    app.send(request).await
-}
+use crate::support::{
+    Browser, Reply, SECRET, TestApp, address, csrf_field, form_encode, sleep_until_second,
+};
 
 #[track_caller]
 fn assert_throttled(reply: &Reply) -> u64 {
@@ -41,18 +25,27 @@ async fn five_failures_throttle_that_username_from_that_address_even_with_the_ri
     let app = TestApp::spawn().await;
     let home = address(1);
     for _ in 0..5 {
-        login_from(&app, home, "user", "wrong")
+        app.login_from(home, "user", "wrong")
             .await
             .assert_error(401);
     }
-    let retry_after = assert_throttled(&login_from(&app, home, "user", "wrong").await);
+    let retry_after = assert_throttled(&app.login_from(home, "user", "wrong").await);
     // Past the limit the password is not even checked: the right one gets 429 too.
-    assert_throttled(&login_from(&app, home, "user", "user").await);
-    assert!(retry_after > 250, "the window is 300 s: {retry_after}");
+    assert_throttled(&app.login_from(home, "user", "user").await);
+    assert_eq!(retry_after, 300, "the window is 300 s");
+    // Retry-After counts down with the clock; the attempt works once the window has passed.
+    app.clock().advance(299);
+    assert_eq!(
+        assert_throttled(&app.login_from(home, "user", "user").await),
+        1
+    );
+    app.clock().advance(1);
+    let later = app.login_from(home, "user", "user").await;
+    assert_eq!(later.status, Status::Ok, "{}", later.body);
     // Nobody can lock the user out from elsewhere, and other users are unaffected.
-    let elsewhere = login_from(&app, address(2), "user", "user").await;
+    let elsewhere = app.login_from(address(2), "user", "user").await;
     assert_eq!(elsewhere.status, Status::Ok, "{}", elsewhere.body);
-    let other_user = login_from(&app, home, "admin", "admin").await;
+    let other_user = app.login_from(home, "admin", "admin").await;
     assert_eq!(other_user.status, Status::Ok, "{}", other_user.body);
 }
 
@@ -63,8 +56,8 @@ async fn an_unknown_username_is_throttled_exactly_like_a_known_one() {
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     for _ in 0..7 {
-        known.push(login_from(&app, from, "user", "wrong").await);
-        unknown.push(login_from(&app, from, "nobody-here", "wrong").await);
+        known.push(app.login_from(from, "user", "wrong").await);
+        unknown.push(app.login_from(from, "nobody-here", "wrong").await);
     }
     let outline = |replies: &[Reply]| -> Vec<(u16, Option<String>, String)> {
         replies
@@ -92,13 +85,11 @@ async fn one_address_hits_the_ceiling_across_usernames() {
     let from = address(4);
     for i in 0..8 {
         let name = format!("guess{i}");
-        login_from(&app, from, &name, "wrong")
-            .await
-            .assert_error(401);
+        app.login_from(from, &name, "wrong").await.assert_error(401);
     }
-    assert_throttled(&login_from(&app, from, "guess-next", "wrong").await);
-    assert_throttled(&login_from(&app, from, "user", "user").await);
-    let other = login_from(&app, address(5), "user", "user").await;
+    assert_throttled(&app.login_from(from, "guess-next", "wrong").await);
+    assert_throttled(&app.login_from(from, "user", "user").await);
+    let other = app.login_from(address(5), "user", "user").await;
     assert_eq!(other.status, Status::Ok);
 }
 
@@ -107,13 +98,13 @@ async fn successful_logins_below_the_limits_are_not_slowed_or_counted() {
     let app = TestApp::spawn_with(|f| f.merge(("auth.login_address_ceiling", 5))).await;
     let from = address(6);
     for _ in 0..4 {
-        login_from(&app, from, "user", "wrong")
+        app.login_from(from, "user", "wrong")
             .await
             .assert_error(401);
     }
     // Twenty successes from the same address: none throttled, none counted.
     for _ in 0..20 {
-        let reply = login_from(&app, from, "user", "user").await;
+        let reply = app.login_from(from, "user", "user").await;
         assert_eq!(reply.status, Status::Ok, "{}", reply.body);
         assert!(reply.header("Retry-After").is_none());
     }
@@ -121,23 +112,45 @@ async fn successful_logins_below_the_limits_are_not_slowed_or_counted() {
 
 #[rocket::async_test]
 async fn throttled_answers_do_not_count_as_failures() {
-    let app = TestApp::spawn_with(|f| {
-        f.merge(("auth.login_window_secs", 2))
-            .merge(("auth.login_failures_per_window", 2))
-    })
-    .await;
+    let app = TestApp::spawn_with(|f| f.merge(("auth.login_failures_per_window", 2))).await;
     let from = address(7);
     for _ in 0..2 {
-        login_from(&app, from, "user", "wrong")
+        app.login_from(from, "user", "wrong")
             .await
             .assert_error(401);
     }
     for _ in 0..10 {
-        assert_throttled(&login_from(&app, from, "user", "wrong").await);
+        app.clock().advance(10);
+        assert_throttled(&app.login_from(from, "user", "wrong").await);
     }
-    rocket::tokio::time::sleep(Duration::from_millis(2100)).await;
-    // Had the ten 429s counted, the window would still be full.
-    let reply = login_from(&app, from, "user", "user").await;
+    // The two failures leave the 300 s window; had the ten 429s counted, it would still be full.
+    app.clock().advance(200);
+    let reply = app.login_from(from, "user", "user").await;
+    assert_eq!(reply.status, Status::Ok, "{}", reply.body);
+}
+
+/// The one real-time test of the throttling window: on the system clock, failures leave a
+/// one-second window once their second is over.
+#[rocket::async_test]
+async fn the_window_runs_by_the_system_clock() {
+    let app = TestApp::spawn_on_system_clock(|f| {
+        f.merge(("auth.login_window_secs", 1))
+            .merge(("auth.login_failures_per_window", 2))
+    })
+    .await;
+    let from = address(10);
+    for _ in 0..2 {
+        app.login_from(from, "user", "wrong")
+            .await
+            .assert_error(401);
+    }
+    let throttled = app.login_from(from, "user", "user").await;
+    let failed_by = app.now();
+    assert_throttled(&throttled);
+
+    sleep_until_second(failed_by + 1).await;
+
+    let reply = app.login_from(from, "user", "user").await;
     assert_eq!(reply.status, Status::Ok, "{}", reply.body);
 }
 
@@ -176,7 +189,7 @@ async fn the_login_page_is_throttled_too_and_says_when_to_come_back() {
     );
     assert!(last.body.contains("<form"), "the form is still there");
     // The API from the same address is under the same limit.
-    assert_throttled(&login_from(&app, address(8), "user", "wrong").await);
+    assert_throttled(&app.login_from(address(8), "user", "wrong").await);
     // From another address the page signs in.
     browser.sign_in("user", "user").await;
 }
@@ -188,7 +201,7 @@ async fn without_rocket_toml_a_client_cannot_pick_its_address_with_x_real_ip() {
     let dir = tempfile::tempdir().expect("temp dir");
     let figment = rocket::figment::Figment::from(rocket::Config::default())
         .merge(("log_level", "off"))
-        .merge(("auth.secret", crate::helpers::SECRET))
+        .merge(("auth.secret", SECRET))
         .merge(("auth.database", dir.path().join("db.sqlite3")))
         .merge(("auth.demo_users", true))
         .merge(("auth.argon2_memory_kib", 1024))
@@ -210,10 +223,7 @@ async fn without_rocket_toml_a_client_cannot_pick_its_address_with_x_real_ip() {
         let request = client
             .post("/api/auth/login")
             .header(ContentType::JSON)
-            .header(rocket::http::Header::new(
-                "X-Real-IP",
-                format!("203.0.113.{i}"),
-            ))
+            .header(Header::new("X-Real-IP", format!("203.0.113.{i}")))
             .remote(address(9))
             .body(json!({"username": "user", "password": "wrong"}).to_string());
         statuses.push(request.dispatch().await.status().code);
@@ -223,7 +233,7 @@ async fn without_rocket_toml_a_client_cannot_pick_its_address_with_x_real_ip() {
     let figment = rocket::figment::Figment::from(rocket::Config::default())
         .merge(("ip_header", "X-Real-IP"))
         .merge(("log_level", "off"))
-        .merge(("auth.secret", crate::helpers::SECRET))
+        .merge(("auth.secret", SECRET))
         .merge(("auth.database", dir.path().join("db2.sqlite3")))
         .select("debug");
     let client = rocket::local::asynchronous::Client::untracked(jwtapp::rocket(figment))

@@ -1,30 +1,17 @@
-//! What ends up in the database, and the live-state cache under concurrent load.
+//! [`SqliteStore`] behind the `Store` trait: what ends up in the database file.
 
-use std::sync::Arc;
-
-use rocket::http::Status;
-
-use crate::helpers::{TestApp, jwtapp_cli, now};
-use jwtapp::store::{NewSession, NewUser, SqliteStore, Store};
+use jwtapp::store::{
+    FamilyUpdate, NewSession, SessionLimits, SqliteStore, Store, StoreError, reason,
+};
 use rusqlite::Connection;
 
-fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("db.sqlite3");
-    (dir, path)
-}
+use super::{new_session, new_user, temp_db};
+use crate::support::{TestApp, jwtapp_cli};
 
-/// A new user row as the CLI would write it.
-fn user(name: &str) -> NewUser {
-    NewUser {
-        username: name.into(),
-        canonical: jwtapp::auth::usernames::canonical(name),
-        password_hash: "hash".into(),
-        is_admin: false,
-        is_demo: false,
-        now: 1,
-    }
-}
+const LIMITS: SessionLimits = SessionLimits {
+    max_per_user: 50,
+    idle_secs: 3600,
+};
 
 fn schema_version(path: &std::path::Path) -> i64 {
     Connection::open(path)
@@ -32,20 +19,24 @@ fn schema_version(path: &std::path::Path) -> i64 {
         .expect("user_version")
 }
 
-#[test]
-fn opening_twice_keeps_the_data_and_the_schema_version() {
+#[rocket::async_test]
+async fn opening_twice_keeps_the_data_and_the_schema_version() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).expect("first open");
-    store.create_user(&user("alice")).expect("create");
+    store.create_user(new_user("alice")).await.expect("create");
     let version = schema_version(&path);
     drop(store);
 
     let store = SqliteStore::open(&path).expect("second open");
 
-    assert!(version >= 1);
+    assert_eq!(version, jwtapp::store::schema_version() as i64);
     assert_eq!(schema_version(&path), version);
-    let alice = store.find_user("alice").expect("find");
+    let alice = store.find_user("alice").await.expect("find");
     assert_eq!(alice.map(|u| u.username), Some("alice".to_owned()));
+    store
+        .ping()
+        .await
+        .expect("a healthy database answers the ping");
 }
 
 #[test]
@@ -64,43 +55,221 @@ fn a_schema_newer_than_this_build_is_refused() {
     assert!(error.contains("newer than this jwtapp knows"), "{error}");
 }
 
-#[test]
-fn the_change_marker_moves_when_another_connection_commits() {
+#[rocket::async_test]
+async fn users_are_told_apart_by_their_canonical_form() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).expect("open");
-    let before = store.change_marker().expect("marker");
-    assert_eq!(
-        store.change_marker().expect("marker"),
-        before,
-        "nothing changed yet"
+    let alice = store.create_user(new_user("Alice")).await.expect("create");
+
+    let taken = store.create_user(new_user("ALICE")).await;
+
+    assert!(
+        matches!(&taken, Err(StoreError::UsernameTaken { existing }) if existing == "Alice"),
+        "{taken:?}"
     );
-
-    let other = SqliteStore::open(&path).expect("another connection");
-    other.create_user(&user("bob")).expect("create");
-
-    assert_ne!(store.change_marker().expect("marker"), before);
+    let found = store.find_users_by_canonical("alice").await.expect("find");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0], alice);
+    assert_eq!(store.find_user("alice").await.expect("find"), None);
+    assert_eq!(store.count_users().await.expect("count"), 1);
+    let status = store.user_status("Alice").await.expect("status");
+    assert_eq!(status, Some((&alice).into()));
+    assert_eq!(store.user_status("nobody").await.expect("status"), None);
 }
 
-#[test]
-fn deleting_a_user_deletes_their_sessions_and_ids_are_not_reused() {
+#[rocket::async_test]
+async fn disabling_a_user_ends_their_sessions_and_says_which() {
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).expect("open");
-    let alice = store.create_user(&user("alice")).expect("create");
-    let session = NewSession {
-        id: "s1".into(),
-        user_id: alice.id,
-        created_at: 1,
-        expires_at: 2,
-        user_agent: None,
-        address: None,
-        refresh_jti: "r1".into(),
+    let alice = store.create_user(new_user("alice")).await.expect("alice");
+    let bob = store.create_user(new_user("bob")).await.expect("bob");
+    for (id, user) in [("a1", &alice), ("a2", &alice), ("b1", &bob)] {
+        store
+            .create_session(new_session(id, user.id, 100), LIMITS)
+            .await
+            .expect("session");
+    }
+
+    let mut ended = store
+        .set_enabled("alice", false, 200)
+        .await
+        .expect("disable");
+
+    ended.sort();
+    assert_eq!(ended, ["a1", "a2"]);
+    let status = store.user_status("alice").await.expect("status").unwrap();
+    assert!(!status.enabled);
+    for id in ["a1", "a2"] {
+        let session = store.session_status(id).await.expect("status").unwrap();
+        assert!(session.revoked, "{id}");
+        let row = store.find_session(id).await.expect("find").unwrap();
+        assert_eq!(row.revoked_reason.as_deref(), Some(reason::DISABLED));
+    }
+    let b1 = store.session_status("b1").await.expect("status").unwrap();
+    assert!(
+        b1.is_active(200, LIMITS.idle_secs),
+        "another user's session"
+    );
+    // Enabling brings no session back.
+    assert_eq!(
+        store.set_enabled("alice", true, 300).await.expect("enable"),
+        Vec::<String>::new()
+    );
+    assert!(store.session_status("a1").await.unwrap().unwrap().revoked);
+}
+
+#[rocket::async_test]
+async fn a_session_is_revoked_once_and_its_family_rotates_in_the_store() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).expect("open");
+    let alice = store.create_user(new_user("alice")).await.expect("alice");
+    store
+        .create_session(new_session("s1", alice.id, 100), LIMITS)
+        .await
+        .expect("session");
+
+    let rotated = store
+        .update_family(
+            "s1",
+            150,
+            Box::new(|family| FamilyUpdate::Rotate {
+                previous: family.refresh_jti.clone().unwrap_or_default(),
+                jti: "r2".into(),
+            }),
+        )
+        .await
+        .expect("rotate")
+        .expect("the session");
+    assert_eq!(rotated.refresh_jti.as_deref(), Some("r2"));
+    assert_eq!(rotated.previous_jti.as_deref(), Some("r-s1"));
+    assert_eq!(
+        (rotated.refresh_issued_at, rotated.last_used_at),
+        (150, 150)
+    );
+    assert_eq!(rotated.expires_at, 100 + 3600, "rotation never extends it");
+
+    assert!(
+        store
+            .revoke_session("s1", 160, reason::LOGOUT)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_session("s1", 170, reason::LOGOUT)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_session("nope", 170, reason::LOGOUT)
+            .await
+            .unwrap()
+    );
+    let none = store
+        .update_family("nope", 180, Box::new(|_| FamilyUpdate::Touch))
+        .await
+        .expect("update");
+    assert_eq!(none, None);
+}
+
+#[rocket::async_test]
+async fn a_new_login_beyond_the_cap_ends_the_least_recently_used() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).expect("open");
+    let alice = store.create_user(new_user("alice")).await.expect("alice");
+    let cap = SessionLimits {
+        max_per_user: 2,
+        idle_secs: 3600,
     };
-    store.create_session(&session, 50, 3600).expect("session");
+    store
+        .create_session(new_session("old", alice.id, 100), cap)
+        .await
+        .unwrap();
+    store
+        .create_session(new_session("used", alice.id, 101), cap)
+        .await
+        .unwrap();
+    store
+        .update_family("old", 110, Box::new(|_| FamilyUpdate::Touch))
+        .await
+        .unwrap();
 
-    store.delete_user("alice").expect("delete");
-    let again = store.create_user(&user("alice")).expect("re-create");
+    let ended = store
+        .create_session(new_session("new", alice.id, 120), cap)
+        .await
+        .unwrap();
 
-    assert_eq!(store.find_session("s1").expect("find"), None);
+    assert_eq!(ended, ["used"]);
+    let active = store
+        .active_sessions(alice.id, 120, 3600, 10)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = active.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["new", "old"], "most recently used first");
+    let counts = store.active_session_counts(120, 3600).await.unwrap();
+    assert_eq!(counts.get(&alice.id), Some(&2));
+}
+
+#[rocket::async_test]
+async fn pruning_deletes_only_sessions_that_can_never_be_used_again() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).expect("open");
+    let alice = store.create_user(new_user("alice")).await.expect("alice");
+    for (id, at) in [("live", 1000), ("idle", 100), ("revoked", 1000)] {
+        store
+            .create_session(new_session(id, alice.id, at), LIMITS)
+            .await
+            .unwrap();
+    }
+    store
+        .revoke_session("revoked", 1001, reason::LOGOUT)
+        .await
+        .unwrap();
+    let expired = NewSession {
+        expires_at: 1100,
+        ..new_session("expired", alice.id, 1000)
+    };
+    store.create_session(expired, LIMITS).await.unwrap();
+
+    let pruned = store.prune_sessions(1200, 500, 1200).await.unwrap();
+    let again = store.prune_sessions(1200, 500, 1200).await.unwrap();
+
+    assert_eq!(pruned.sessions, 3);
+    assert_eq!(again.sessions, 0, "idempotent");
+    for (id, kept) in [
+        ("live", true),
+        ("idle", false),
+        ("revoked", false),
+        ("expired", false),
+    ] {
+        assert_eq!(
+            store.find_session(id).await.unwrap().is_some(),
+            kept,
+            "{id}"
+        );
+    }
+}
+
+#[rocket::async_test]
+async fn deleting_a_user_deletes_their_sessions_and_ids_are_not_reused() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).expect("open");
+    let alice = store.create_user(new_user("alice")).await.expect("create");
+    store
+        .create_session(new_session("s1", alice.id, 1), LIMITS)
+        .await
+        .expect("session");
+
+    let ended = store.delete_user("alice").await.expect("delete");
+    let again = store
+        .create_user(new_user("alice"))
+        .await
+        .expect("re-create");
+
+    assert_eq!(ended, ["s1"]);
+    assert_eq!(store.find_session("s1").await.expect("find"), None);
+    assert_eq!(store.session_status("s1").await.expect("status"), None);
     assert_ne!(
         again.id, alice.id,
         "a re-created user never inherits an old id"
@@ -120,6 +289,7 @@ async fn passwords_are_stored_as_argon2id_with_the_owasp_parameters() {
 
     let hash = store
         .find_user("user")
+        .await
         .expect("query")
         .expect("demo user")
         .password_hash;
@@ -138,15 +308,17 @@ async fn passwords_are_stored_as_argon2id_with_the_owasp_parameters() {
 async fn the_cli_hashes_with_the_configured_parameters() {
     let app = TestApp::spawn().await;
 
-    jwtapp_cli(
+    let out = jwtapp_cli(
         &app.database(),
         &["user", "add", "carol"],
         Some("a-fine-password\n"),
     );
 
+    assert!(out.status.success());
     let store = SqliteStore::open(&app.database()).expect("open");
     let hash = store
         .find_user("carol")
+        .await
         .expect("query")
         .expect("created")
         .password_hash;
@@ -154,143 +326,26 @@ async fn the_cli_hashes_with_the_configured_parameters() {
     assert!(hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{hash}");
 }
 
-/// Promote, demote, disable and delete from another connection while other requests keep the
-/// server busy: the first request after each change must see it.
-#[rocket::async_test]
-async fn changes_are_seen_on_the_next_request_under_concurrent_load() {
-    let app = Arc::new(TestApp::spawn().await);
-    let tokens = app.login("user", "user").await;
-    let admin = app.login("admin", "admin").await;
-    let store = SqliteStore::open(&app.database()).expect("open");
-
-    let mut load = Vec::new();
-    for _ in 0..4 {
-        let app = Arc::clone(&app);
-        let (user_token, admin_token) = (tokens.access.clone(), admin.access.clone());
-        load.push(rocket::tokio::spawn(async move {
-            let mut statuses = Vec::new();
-            for i in 0..200 {
-                let token = if i % 2 == 0 {
-                    &user_token
-                } else {
-                    &admin_token
-                };
-                statuses.push(app.get("/api/user-sample", Some(token)).await.status);
-            }
-            statuses
-        }));
-    }
-    for round in 0..20 {
-        store
-            .set_admin("user", true, now() as i64)
-            .expect("promote");
-        assert_eq!(
-            app.get("/api/admin-sample", Some(&tokens.access))
-                .await
-                .status,
-            Status::Ok,
-            "promoted, round {round}"
-        );
-        store
-            .set_admin("user", false, now() as i64)
-            .expect("demote");
-        assert_eq!(
-            app.get("/api/admin-sample", Some(&tokens.access))
-                .await
-                .status,
-            Status::Forbidden,
-            "demoted, round {round}"
-        );
-    }
-    store
-        .set_enabled("user", false, now() as i64)
-        .expect("disable");
-    assert_eq!(
-        app.get("/api/user-sample", Some(&tokens.access))
-            .await
-            .status,
-        Status::Forbidden,
-        "disabled"
-    );
-    store.delete_user("admin").expect("delete");
-    assert_eq!(
-        app.get("/api/user-sample", Some(&admin.access))
-            .await
-            .status,
-        Status::Forbidden,
-        "deleted"
-    );
-    for task in load {
-        let statuses = task.await.expect("load task");
-        // A request racing the disable may see the account still enabled but its session
-        // already ended (401) rather than the account disabled (403): refused either way.
-        assert!(
-            statuses.iter().all(|s| [200, 401, 403].contains(&s.code)),
-            "{statuses:?}"
-        );
-    }
-}
-
-#[rocket::async_test]
-async fn logout_is_seen_by_concurrent_requests_at_once() {
-    let app = Arc::new(TestApp::spawn().await);
-    let tokens = app.login("user", "user").await;
-    assert_eq!(
-        app.get("/api/user-sample", Some(&tokens.access))
-            .await
-            .status,
-        Status::Ok
-    );
-
-    let logout = app
-        .post_json("/api/auth/logout", Some(&tokens.refresh), "{}")
-        .await;
-    assert_eq!(logout.status, Status::Ok);
-
-    let mut checks = Vec::new();
-    for _ in 0..8 {
-        let app = Arc::clone(&app);
-        let token = tokens.access.clone();
-        checks.push(rocket::tokio::spawn(async move {
-            app.get("/api/user-sample", Some(&token)).await.status
-        }));
-    }
-    for check in checks {
-        assert_eq!(check.await.expect("task"), Status::Unauthorized);
-    }
-}
-
-#[test]
-fn commits_of_other_connections_move_the_change_marker_read_from_the_wal_index() {
-    let (_dir, path) = temp_db();
-    let server = SqliteStore::open(&path).expect("open");
-    assert_eq!(server.change_detection(), "wal-index");
-    let cli = SqliteStore::open(&path).expect("open again, as the CLI would");
-
-    let before = server.change_marker().expect("marker");
-    assert_eq!(server.change_marker().expect("marker"), before, "stable");
-    cli.create_user(&user("alice")).expect("create");
-    let after_create = server.change_marker().expect("marker");
-    assert_ne!(after_create, before, "a commit elsewhere is seen");
-    cli.set_admin("alice", true, 2).expect("promote");
-    assert_ne!(server.change_marker().expect("marker"), after_create);
-    // The server's own commits move it too.
-    let mark = server.change_marker().expect("marker");
-    server.set_admin("alice", false, 3).expect("demote");
-    assert_ne!(server.change_marker().expect("marker"), mark);
-}
-
 /// SQLite marks a database "in use" with POSIX locks on its `-shm` file, and closing *any*
-/// descriptor of that file in the process drops them all. Watching the wal-index must not (a
-/// CLI run next to the server would then rebuild the shared memory under the server's feet).
+/// descriptor of that file in the process drops them all. Watching for commits must not (a CLI
+/// run next to the server would then rebuild the shared memory under the server's feet).
 #[cfg(target_os = "linux")]
-#[test]
-fn watching_commits_keeps_sqlites_locks_on_the_shared_memory() {
+#[rocket::async_test]
+async fn watching_commits_keeps_sqlites_locks_on_the_shared_memory() {
     use std::os::unix::fs::MetadataExt;
+    use std::time::Duration;
 
     let (_dir, path) = temp_db();
     let store = SqliteStore::open(&path).expect("open");
-    assert_eq!(store.change_detection(), "wal-index");
+    let feed = store
+        .watch_commits(Duration::from_millis(10))
+        .expect("watch");
+    // Several polls, and a commit of another connection that they see.
+    let before = feed.state();
+    let other = SqliteStore::open(&path).expect("another connection");
+    other.create_user(new_user("bob")).await.expect("commit");
+    drop(other);
+    super::feed::wait_for_move(&feed, before).await;
     let mut shm = path.clone().into_os_string();
     shm.push("-shm");
     let inode = std::fs::metadata(&shm).expect("the -shm file").ino();
@@ -307,5 +362,5 @@ fn watching_commits_keeps_sqlites_locks_on_the_shared_memory() {
                 == Some(inode.to_string().as_str())
     });
     assert!(held, "no POSIX lock of ours on {shm:?}:\n{locks}");
-    drop(store);
+    drop((feed, store));
 }
