@@ -250,15 +250,26 @@ pub fn free_port() -> Result<u16, Failure> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// The token that turns `/metrics` on: every server of the benchmark counts its requests, as a
+/// production one would.
+pub const METRICS_TOKEN: &str = "benchmark-metrics-token";
+
 impl Server {
+    /// The release build on `database` (a SQLite file).
     pub fn start(database: &Path) -> Result<Server, Failure> {
+        Server::start_on(&database.display().to_string())
+    }
+
+    /// The release build on `database`: a SQLite path or a `postgres://` URL.
+    pub fn start_on(database: &str) -> Result<Server, Failure> {
         let port = free_port()?;
-        // The release profile with its defaults (argon2, lifetimes, secure cookies), and login
-        // throttling set out of the way: the login rows send many failed logins on purpose.
+        // The release profile with its defaults (argon2, lifetimes, secure cookies), metrics on,
+        // and login throttling and the session cap set out of the way: the login rows send many
+        // failed logins on purpose, and the scale row logs two users in 100 times each.
         let auth = format!(
-            "{{secret=\"{SECRET}\",database=\"{}\",login_failures_per_window=1000000,\
-             login_address_ceiling=1000000,prune_interval_secs=86400}}",
-            database.display()
+            "{{secret=\"{SECRET}\",database=\"{database}\",login_failures_per_window=1000000,\
+             login_address_ceiling=1000000,max_sessions_per_user=1000,prune_interval_secs=86400,\
+             metrics_token=\"{METRICS_TOKEN}\"}}"
         );
         let child = Command::new(env!("CARGO_BIN_EXE_jwtapp"))
             .env("ROCKET_PROFILE", "release")

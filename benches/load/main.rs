@@ -8,12 +8,18 @@
 //! shared machine. The [`rows`] measure, the [`report`] prints one table and writes it to
 //! `target/bench/results.md`.
 //!
+//! The same rows run on PostgreSQL too (the server `JWTAPP_BENCH_POSTGRES` names, by default
+//! the local one as root; fresh `jwtapp_bench_*` databases), with the cross-instance lag of two
+//! servers on one database. Without a reachable server those rows are skipped and say so;
+//! `JWTAPP_BENCH_REQUIRE_POSTGRES=1` makes that an error.
+//!
 //! Environment: `JWTAPP_BENCH_SECS` (seconds per throughput run, default 10, at least 10 for
 //! figures worth quoting), `JWTAPP_BENCH_ROUNDS` (alternations, default 3),
 //! `JWTAPP_BENCH_CONNECTIONS` (default 32); `JWTAPP_BENCH_ONLY=micro` runs only the in-process
-//! timings.
+//! timings. Every server runs with `/metrics` on (`metrics_token`), as a production one would.
 
 mod harness;
+mod postgres;
 mod report;
 mod rows;
 
@@ -50,6 +56,141 @@ fn env_number(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// A scrape of `/metrics` that fails is an error of the run: the rows were measured with the
+/// metrics on, and they must be readable.
+fn scrape_errors(server: &Server) -> u64 {
+    let bearer = format!("Bearer {}", harness::METRICS_TOKEN);
+    match server.request("GET", "/metrics", &[("Authorization", &bearer)], None) {
+        Ok(reply) if reply.status == 200 && reply.body.contains("jwtapp_http_requests_total") => 0,
+        _ => 1,
+    }
+}
+
+/// The rows again on PostgreSQL, and the lag between two instances on one database.
+fn postgres_rows(
+    wrk: &std::path::Path,
+    settings: &Settings,
+    hash: &str,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    if let Err(e) = postgres::reachable() {
+        if std::env::var("JWTAPP_BENCH_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+            return Err(format!("PostgreSQL at {}: {e}", postgres::server_url()).into());
+        }
+        println!(
+            "== PostgreSQL rows skipped: no server at {} ({e}); set JWTAPP_BENCH_POSTGRES",
+            postgres::server_url()
+        );
+        report.skipped("PostgreSQL rows", &format!("no server at {}", postgres::server_url()));
+        return Ok(());
+    }
+    println!("== PostgreSQL fixtures");
+    let started = Instant::now();
+    let small_url = postgres::fixture("jwtapp_bench_small", hash, 2, 0)?;
+    let big_url = postgres::fixture("jwtapp_bench_big", hash, 100_000, 1_000_000)?;
+    println!(
+        "   2 users; 100,000 users and 1,000,000 sessions (half revoked) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let small = Server::start_on(&small_url)?;
+    let big = Server::start_on(&big_url)?;
+
+    println!("== pg api-auth");
+    let bearer = small.login("user0")?.access;
+    let bearer_header = || -> Result<Vec<(String, String)>, Failure> {
+        Ok(vec![("Authorization".into(), format!("Bearer {bearer}"))])
+    };
+    let api = alternate(
+        wrk,
+        settings,
+        &Side {
+            label: "GET /health/live (PostgreSQL)",
+            server: &small,
+            path: "/health/live",
+            headers: &no_headers,
+            tokens: &[],
+        },
+        &Side {
+            label: "GET /api/user-sample (Bearer, PostgreSQL)",
+            server: &small,
+            path: "/api/user-sample",
+            headers: &bearer_header,
+            tokens: &[],
+        },
+    )?;
+    report.ratio(
+        "pg api-auth",
+        "as api-auth, on PostgreSQL",
+        &api,
+        Budget::AtLeast(0.90),
+    );
+
+    println!("== pg login");
+    let logins = login_latencies(&small)?;
+    report.ratio_value(
+        "pg login",
+        "as login, on PostgreSQL (the throttle's read and the account's, side by side)",
+        logins.login_ms / logins.argon2_ms,
+        format!("{:.1} ms vs {:.1} ms", logins.login_ms, logins.argon2_ms),
+        Budget::AtMost(1.10),
+    );
+    report.errors += logins.errors;
+
+    println!("== pg scale");
+    const TOKENS: usize = 200;
+    let few: Vec<String> = (0..TOKENS)
+        .map(|i| small.login(&format!("user{}", i % 2)).map(|t| t.access))
+        .collect::<Result<_, _>>()?;
+    let many: Vec<String> = (0..TOKENS)
+        .map(|i| big.login(&format!("user{}", i * 499)).map(|t| t.access))
+        .collect::<Result<_, _>>()?;
+    let scale = alternate(
+        wrk,
+        settings,
+        &Side {
+            label: "api-auth, 2 users (PostgreSQL)",
+            server: &small,
+            path: "/api/user-sample",
+            headers: &no_headers,
+            tokens: &few,
+        },
+        &Side {
+            label: "api-auth, 100k users / 1M sessions (PostgreSQL)",
+            server: &big,
+            path: "/api/user-sample",
+            headers: &no_headers,
+            tokens: &many,
+        },
+    )?;
+    report.ratio(
+        "pg scale",
+        "as scale, on PostgreSQL",
+        &scale,
+        Budget::AtLeast(0.95),
+    );
+    report.errors += api.errors + scale.errors + scrape_errors(&small);
+    drop(big);
+
+    println!("== pg lag");
+    let second = Server::start_on(&small_url)?;
+    let lag = postgres::lag(&small, &second, 200)?;
+    println!(
+        "   p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} logouts ({} polls)",
+        lag.p50_ms, lag.p99_ms, lag.max_ms, lag.samples, lag.polls
+    );
+    report.ratio_value(
+        "pg lag",
+        "a logout on instance A until instance B refuses the session (two servers on one          database), p99 in ms",
+        lag.p99_ms,
+        format!(
+            "p50 {:.1} ms, max {:.1} ms, {} logouts",
+            lag.p50_ms, lag.max_ms, lag.samples
+        ),
+        Budget::AtMost(100.0),
+    );
+    Ok(())
 }
 
 fn run() -> Result<(), Failure> {
@@ -220,6 +361,7 @@ fn run() -> Result<(), Failure> {
         Budget::AtLeast(0.95),
     );
     let api_peak = api_peak.max(big.memory()?.peak_kib);
+    report.errors += scrape_errors(&small);
 
     // The most memory the server holds: as many logins at once as it hashes in parallel, each
     // with its argon2 working memory, which it keeps for the next logins.
@@ -245,6 +387,9 @@ fn run() -> Result<(), Failure> {
         64 * 1024,
     );
     report.errors += api.errors + page.errors + scale.errors + reissue.errors;
+
+    drop((small, big));
+    postgres_rows(&wrk, &settings, &hash, &mut report)?;
 
     println!("== where the time goes (in-process, one core)");
     let micro = micro_benchmarks(&small_db)?;

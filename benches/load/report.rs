@@ -10,6 +10,17 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+/// The value below which `share` of the values lie (nearest rank).
+pub fn percentile(values: &[f64], share: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((share * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
 pub enum Budget {
     AtLeast(f64),
     AtMost(f64),
@@ -109,6 +120,17 @@ impl Report {
             budget.describe(),
             met,
         );
+    }
+
+    /// A row that could not be measured here, said in the table rather than left out.
+    pub fn skipped(&mut self, row: &str, why: &str) {
+        self.rows.push([
+            row.to_owned(),
+            format!("skipped: {why}"),
+            "–".into(),
+            "–".into(),
+            "skipped".into(),
+        ]);
     }
 
     pub fn rate(&mut self, row: &str, measures: &str, rate: &Rate, floor: f64) {
