@@ -39,7 +39,8 @@ impl Auth {
             (true, None) => return Err(AuthError::MfaRequired),
             (true, Some(code)) => self.check_code(&user, code, attempt, &client).await?,
         };
-        self.start_session(user, attempt, &client).await
+        let now = self.clock.now();
+        self.start_session(user, attempt, &client, now).await
     }
 
     /// The pages' first step: the password. Signed in, or (with a second factor) a step token
@@ -51,12 +52,12 @@ impl Auth {
         client: ClientInfo,
     ) -> Result<LoginStep, AuthError> {
         let (user, attempt) = self.first_factor(username, password, &client).await?;
+        let now = self.clock.now();
         if !user.has_totp {
             return Ok(LoginStep::Done(
-                self.start_session(user, attempt, &client).await?,
+                self.start_session(user, attempt, &client, now).await?,
             ));
         }
-        let now = self.clock.now();
         let step_token = self.keys.mint(
             TokenType::Step,
             &user.username,
@@ -109,7 +110,8 @@ impl Auth {
         {
             return Err(TokenError::NotAStepToken.into());
         }
-        self.start_session(user, attempt, &client).await
+        // The password was entered when the step token was made.
+        self.start_session(user, attempt, &client, claims.iat).await
     }
 
     /// The password, throttled: the account it opens (enabled, and allowed in this profile), and
@@ -180,13 +182,15 @@ impl Auth {
         Ok((user, attempt))
     }
 
-    /// Starts the login of `user`, whose credentials all passed: a new session (ending the least
-    /// recently used ones past the limit), the failures of this username forgiven.
+    /// Starts the login of `user`, whose credentials all passed, the password entered at
+    /// `auth_time`: a new session (ending the least recently used ones past the limit), the
+    /// failures of this username forgiven.
     async fn start_session(
         &self,
         user: User,
         attempt: Attempt,
         client: &ClientInfo,
+        auth_time: u64,
     ) -> Result<Login, AuthError> {
         let now = self.clock.now();
         let expires_at = now + self.keys.ttl(TokenType::Refresh);
@@ -197,6 +201,7 @@ impl Auth {
             user_id: user.id,
             username: user.username.clone(),
             created_at: now as i64,
+            auth_time: auth_time as i64,
             expires_at: expires_at as i64,
             user_agent: client.user_agent.clone(),
             address: client.ip.map(|ip| ip.to_string()),
@@ -216,7 +221,7 @@ impl Auth {
             enabled: user.enabled,
             is_admin: user.is_admin,
             session_id,
-            auth_time: Some(now),
+            auth_time: Some(auth_time),
         };
         self.metrics.logins.with_label_values(&["succeeded"]).inc();
         let mut succeeded = SecurityEvent::new(EventKind::LoginSucceeded)
@@ -240,7 +245,7 @@ impl Auth {
             );
         }
         Ok(Login {
-            access: self.mint_access(&principal, now, expires_at, now)?,
+            access: self.mint_access(&principal, now, expires_at, auth_time)?,
             refresh: self.mint_refresh(&principal, &refresh_jti, now, expires_at)?,
             principal,
         })

@@ -174,6 +174,8 @@ pub struct NewSession {
     /// from the database, so a cached status older than it must not answer its first request).
     pub username: String,
     pub created_at: i64,
+    /// When the password was entered: the login, or (with a second factor) the first step.
+    pub auth_time: i64,
     pub expires_at: i64,
     pub user_agent: Option<String>,
     pub address: Option<String>,

@@ -36,6 +36,7 @@ fn new_session(id: &str, user_id: i64, at: i64) -> NewSession {
         user_id,
         username: format!("user{user_id}"),
         created_at: at,
+        auth_time: at,
         expires_at: at + 3600,
         user_agent: None,
         address: None,

@@ -114,7 +114,7 @@ pub async fn create(
     sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, user_agent, \
          address, refresh_jti, refresh_issued_at, auth_time, seq) \
-         VALUES ($1, $2, $3, $4, $3, $5, $6, $7, $3, $3, \
+         VALUES ($1, $2, $3, $4, $3, $5, $6, $7, $3, $8, \
          (SELECT COALESCE(MAX(seq), 0) + 1 FROM sessions WHERE user_id = $2))",
     )
     .bind(&s.id)
@@ -124,6 +124,7 @@ pub async fn create(
     .bind(&s.user_agent)
     .bind(&s.address)
     .bind(&s.refresh_jti)
+    .bind(s.auth_time)
     .execute(&mut *tx)
     .await?;
     // Everything past the newest `max_per_user` active sessions (the new one is the newest).

@@ -91,7 +91,7 @@ pub fn create(
     tx.prepare_cached(
         "INSERT INTO sessions (id, user_id, created_at, expires_at, last_used_at, user_agent, \
          address, refresh_jti, refresh_issued_at, auth_time, seq) \
-         VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?6, ?7, ?3, ?3, \
+         VALUES (?1, ?2, ?3, ?4, ?3, ?5, ?6, ?7, ?3, ?8, \
          (SELECT IFNULL(MAX(seq), 0) + 1 FROM sessions WHERE user_id = ?2))",
     )?
     .execute(params![
@@ -101,7 +101,8 @@ pub fn create(
         s.expires_at,
         s.user_agent,
         s.address,
-        s.refresh_jti
+        s.refresh_jti,
+        s.auth_time
     ])?;
     // Everything past the newest `max_per_user` active sessions (the new one is the newest).
     // Times are whole seconds: logins of one second are ordered by `seq`.
