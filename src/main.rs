@@ -30,7 +30,11 @@ fn main() -> ExitCode {
             }
             Ok(()) => serve(jwtapp::logging::install(figment)),
         },
-        command => match jwtapp::run_command(command, &figment) {
+        command => match {
+            // The security events a command records are logged too (on standard error).
+            jwtapp::logging::install_for_command(&figment);
+            jwtapp::run_command(command, &figment)
+        } {
             Ok(message) => {
                 println!("{message}");
                 ExitCode::SUCCESS
