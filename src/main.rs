@@ -30,19 +30,24 @@ fn main() -> ExitCode {
             }
             Ok(()) => serve(jwtapp::logging::install(figment)),
         },
-        command => match {
+        command => {
             // The security events a command records are logged too (on standard error).
             jwtapp::logging::install_for_command(&figment);
-            jwtapp::run_command(command, &figment)
-        } {
-            Ok(message) => {
-                println!("{message}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("jwtapp: {}", e.describe());
-                ExitCode::FAILURE
-            }
-        },
+            report(jwtapp::run_command(command, &figment))
+        }
+    }
+}
+
+/// A command's answer on standard output, or its error on standard error.
+fn report(done: Result<String, jwtapp::CliError>) -> ExitCode {
+    match done {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("jwtapp: {}", e.describe());
+            ExitCode::FAILURE
+        }
     }
 }
