@@ -8,6 +8,8 @@
 
 mod codes;
 mod enrolment;
+mod fresh_api;
+mod fresh_pages;
 mod otp;
 mod recovery;
 mod storage;
