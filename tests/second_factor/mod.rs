@@ -10,6 +10,7 @@ mod codes;
 mod enrolment;
 mod fresh_api;
 mod fresh_pages;
+mod login_pages;
 mod otp;
 mod recovery;
 mod storage;
@@ -222,6 +223,18 @@ pub async fn totp_state(app: &TestApp, access: &str) -> Value {
 /// A connection to the SQLite database at `path`, as an operator with the file would open it.
 pub fn open_database(path: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).expect("open the database")
+}
+
+/// The sessions of `username` that have not been revoked, as the database holds them.
+pub fn unrevoked_sessions(database: &Path, username: &str) -> i64 {
+    open_database(database)
+        .query_row(
+            "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE u.username = ?1 AND s.revoked_at IS NULL",
+            [username],
+            |row| row.get(0),
+        )
+        .expect("count sessions")
 }
 
 /// Every byte of the database at `path` as it lies on disk: the file, its write-ahead log and
