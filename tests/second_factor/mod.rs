@@ -6,8 +6,10 @@
 //! apps' manual clock: a test moves it to the start of a time step and from step to step, so
 //! which code is current, and when a login stops being fresh, is exact.
 
+mod admin;
 mod codes;
 mod enrolment;
+mod events;
 mod fresh_api;
 mod fresh_pages;
 mod login_pages;
@@ -218,6 +220,18 @@ pub async fn totp_state(app: &TestApp, access: &str) -> Value {
     let reply = app.get("/api/auth/totp", Some(access)).await;
     assert_eq!(reply.status, Status::Ok, "{}", reply.body);
     reply.json()
+}
+
+/// The caller's security events, newest first.
+pub async fn events(app: &TestApp, access: &str) -> Vec<Value> {
+    let reply = app.get("/api/auth/events?limit=500", Some(access)).await;
+    assert_eq!(reply.status, Status::Ok, "{}", reply.body);
+    reply.json().as_array().expect("an array").clone()
+}
+
+/// The events of `kind` among `events`.
+pub fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["kind"] == kind).collect()
 }
 
 /// A connection to the SQLite database at `path`, as an operator with the file would open it.
