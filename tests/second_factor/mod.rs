@@ -7,6 +7,7 @@
 //! which code is current, and when a login stops being fresh, is exact.
 
 mod admin;
+mod browser;
 mod codes;
 mod enrolment;
 mod events;
