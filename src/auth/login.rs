@@ -89,10 +89,22 @@ impl Auth {
             Some(user) if self.may_log_in(&user) && user.has_totp => user,
             _ => return Err(AuthError::InvalidCredentials),
         };
+        // A step token that completed its login already is refused before the code is looked
+        // at: the code offered with it (a TOTP step, a recovery code) must not be spent on a
+        // login that cannot happen. Two requests racing with one token can still both spend a
+        // code; only one of them signs in.
+        if self.store.token_used(&claims.jti).await? {
+            return Err(TokenError::NotAStepToken.into());
+        }
         let attempt = self.check_code(&user, code, attempt, &client).await?;
+        // Remembered for as long as the token verifies: until `exp` plus the leeway.
+        let verifies_until = claims.exp.saturating_add(self.keys.leeway_secs());
         if !self
             .store
-            .use_token_once(&claims.jti, claims.exp as i64)
+            .use_token_once(
+                &claims.jti,
+                i64::try_from(verifies_until).unwrap_or(i64::MAX),
+            )
             .await?
         {
             return Err(TokenError::NotAStepToken.into());

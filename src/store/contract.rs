@@ -198,6 +198,9 @@ pub trait Store: Send + Sync + 'static {
     /// Marks the token `id` used: true the first time, false ever after (until it expired and
     /// was pruned).
     async fn use_token_once(&self, id: &str, expires_at: i64) -> Result<bool, StoreError>;
+    /// Whether the token `id` was used already (and not yet pruned): a read, for a check made
+    /// before anything else of the request is spent.
+    async fn token_used(&self, id: &str) -> Result<bool, StoreError>;
     /// Forgets used tokens that expired before `before`. Idempotent.
     async fn prune_used_tokens(&self, before: i64) -> Result<u64, StoreError>;
 

@@ -587,6 +587,10 @@ impl Store for Counting {
         self.inner.use_token_once(id, expires_at).await
     }
 
+    async fn token_used(&self, id: &str) -> Result<bool, StoreError> {
+        self.inner.token_used(id).await
+    }
+
     async fn prune_used_tokens(&self, before: i64) -> Result<u64, StoreError> {
         self.inner.prune_used_tokens(before).await
     }

@@ -185,6 +185,14 @@ pub async fn use_once(pool: &PgPool, id: &str, expires_at: i64) -> Result<bool, 
     Ok(done.rows_affected() > 0)
 }
 
+pub async fn is_used(pool: &PgPool, id: &str) -> Result<bool, StoreError> {
+    let found = sqlx::query("SELECT 1 FROM used_tokens WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(found.is_some())
+}
+
 pub async fn prune_used(pool: &PgPool, before: i64) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM used_tokens WHERE expires_at < $1")
         .bind(before)

@@ -326,6 +326,10 @@ impl Store for PgStore {
         factors::use_once(&self.pool, id, expires_at).await
     }
 
+    async fn token_used(&self, id: &str) -> Result<bool, StoreError> {
+        factors::is_used(&self.pool, id).await
+    }
+
     async fn prune_used_tokens(&self, before: i64) -> Result<u64, StoreError> {
         factors::prune_used(&self.pool, before).await
     }

@@ -155,6 +155,14 @@ pub fn use_once(conn: &Connection, id: &str, expires_at: i64) -> Result<bool, St
     Ok(inserted > 0)
 }
 
+pub fn is_used(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+    let found = conn
+        .prepare_cached("SELECT 1 FROM used_tokens WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?;
+    Ok(found.is_some())
+}
+
 pub fn prune_used(conn: &Connection, before: i64) -> Result<u64, StoreError> {
     let deleted = conn
         .prepare_cached("DELETE FROM used_tokens WHERE expires_at < ?1")?

@@ -441,6 +441,11 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn token_used(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| factors::is_used(conn, &id)).await
+    }
+
     async fn prune_used_tokens(&self, before: i64) -> Result<u64, StoreError> {
         self.write(move |conn| factors::prune_used(conn, before))
             .await
