@@ -8,5 +8,6 @@ mod api;
 mod architecture;
 mod cli;
 mod pages;
+mod second_factor;
 mod security;
 mod store;

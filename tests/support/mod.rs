@@ -17,7 +17,7 @@ pub use app::{
     debug_figment, with_bearer,
 };
 pub use browser::{Browser, csrf_field, form_encode, form_post};
-pub use chromium::Chromium;
+pub use chromium::{Chromium, Session as ChromiumSession};
 pub use cli::{jwtapp_cli, run_binary, text};
 pub use keys::Ed25519Key;
 pub use reply::Reply;
