@@ -83,7 +83,10 @@ fn postgres_rows(
             "== PostgreSQL rows skipped: no server at {} ({e}); set JWTAPP_BENCH_POSTGRES",
             postgres::server_url()
         );
-        report.skipped("PostgreSQL rows", &format!("no server at {}", postgres::server_url()));
+        report.skipped(
+            "PostgreSQL rows",
+            &format!("no server at {}", postgres::server_url()),
+        );
         return Ok(());
     }
     println!("== PostgreSQL fixtures");
