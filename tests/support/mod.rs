@@ -23,4 +23,4 @@ pub use keys::Ed25519Key;
 pub use reply::Reply;
 pub use server::Server;
 pub use tokens::*;
-pub use waiting::{sleep_until_second, within_change_bound};
+pub use waiting::{CHANGE_BOUND, sleep_until_second, within_change_bound};
