@@ -2,6 +2,7 @@
 //! service, so both follow the same rules. Every change goes through the store in one
 //! transaction and takes effect on the affected user's next request.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::clock::Clock;
@@ -434,16 +435,25 @@ impl Accounts {
             .store
             .enforce_session_cap(self.limits, self.now())
             .await?;
+        // The store answers with session ids: whose they were is looked up, so each user sees
+        // their own sessions end (a start that ends any is rare: one read per session is fine).
+        let names: HashMap<i64, String> = if capped.is_empty() {
+            HashMap::new()
+        } else {
+            let users = self.store.list_users().await?;
+            users.into_iter().map(|u| (u.id, u.username)).collect()
+        };
         for session in &capped {
-            self.events.record(
-                SecurityEvent::new(EventKind::SessionEnded)
-                    .session(session)
-                    .by(By::System)
-                    .detail(format!(
-                        "past max_sessions_per_user = {}, at start",
-                        self.limits.max_per_user
-                    )),
-            );
+            let mut event = SecurityEvent::new(EventKind::SessionEnded).session(session);
+            if let Some(owner) = self.store.find_session(session).await?
+                && let Some(name) = names.get(&owner.user_id)
+            {
+                event = event.user(owner.user_id, name);
+            }
+            self.events.record(event.by(By::System).detail(format!(
+                "past max_sessions_per_user = {}, at start",
+                self.limits.max_per_user
+            )));
         }
         if !capped.is_empty() {
             warnings.push(format!(
