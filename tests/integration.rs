@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod architecture;
+mod audit;
 mod cli;
 mod pages;
 mod second_factor;

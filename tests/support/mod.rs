@@ -21,6 +21,6 @@ pub use chromium::{Chromium, Session as ChromiumSession};
 pub use cli::{jwtapp_cli, run_binary, text};
 pub use keys::Ed25519Key;
 pub use reply::Reply;
-pub use server::Server;
+pub use server::{Server, http};
 pub use tokens::*;
-pub use waiting::{sleep_until_second, within_change_bound};
+pub use waiting::{CHANGE_BOUND, sleep_until_second, within_change_bound};
