@@ -217,11 +217,6 @@ impl TokenKeys {
     }
 
     /// Lifetime of a token of this type, in seconds.
-    /// Seconds a token still verifies past its `exp` (`leeway_secs`).
-    pub fn leeway_secs(&self) -> u64 {
-        self.settings.leeway_secs
-    }
-
     pub fn ttl(&self, typ: TokenType) -> u64 {
         match typ {
             TokenType::Access => self.settings.access_ttl_secs,
