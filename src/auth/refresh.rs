@@ -50,6 +50,8 @@ impl Auth {
                     SecurityEvent::new(EventKind::RefreshReuseDetected)
                         .principal(principal)
                         .client(client)
+                        // jwtapp ended the session; who sent the token is not known.
+                        .by(By::System)
                         .detail(
                             "a refresh token that had been exchanged already came back: the \
                              session and all its tokens were revoked",

@@ -507,6 +507,7 @@ async fn a_spent_refresh_token_coming_back_records_refresh_reuse_detected() {
             session_id: Some(sid(&tokens)),
             address: some("192.0.2.25"),
             user_agent: some(FIREFOX),
+            actor: some("jwtapp"),
             detail: some(
                 "a refresh token that had been exchanged already came back: the session and \
                  all its tokens were revoked"
